@@ -1,15 +1,45 @@
-// Bundles the CLI, the worker, the extension host entry and the webview with esbuild.
+// Bundles the CLI, the worker, the extension host entry, the webview and the tests with esbuild.
+// Usage: node scripts/build.mjs [--production] [--tests]
 import { build } from 'esbuild';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const production = process.argv.includes('--production');
+const withTests = process.argv.includes('--tests');
 
-// TensorFlow.js stays outside the bundle: a native backend registers itself on the copy of
-// tfjs-core in node_modules, so the bundle must use that same copy.
-const external = ['vscode', '@tensorflow/*', '@huggingface/tokenizers'];
+// Package roots that stay outside the bundles. A native TensorFlow backend registers itself on
+// the copy of tfjs-core in node_modules, so the bundles must load that same copy. The
+// `@tensorflow/tfjs-core/dist/...` side-effect modules (gradients, chained ops) are ESM only,
+// so they are bundled; they register into tfjs's global registries and engine.
+const externalRoots = new Set([
+  'vscode',
+  '@tensorflow/tfjs-core',
+  '@tensorflow/tfjs-backend-cpu',
+  '@tensorflow/tfjs-backend-wasm',
+  '@tensorflow/tfjs-node',
+  '@tensorflow/tfjs-node-gpu',
+  '@huggingface/tokenizers',
+]);
+const externalPackages = {
+  name: 'external-package-roots',
+  setup(context) {
+    context.onResolve({ filter: /^[@a-z]/ }, (args) => (externalRoots.has(args.path) ? { path: args.path, external: true } : undefined));
+  },
+};
+
+const nodeOptions = {
+  absWorkingDir: root,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: !production,
+  minify: production,
+  plugins: [externalPackages],
+  logLevel: 'warning',
+};
 
 const nodeEntries = [
   { in: 'src/cli/main.ts', out: 'cli' },
@@ -17,19 +47,7 @@ const nodeEntries = [
   { in: 'src/extension/extension.ts', out: 'extension' },
 ].filter((entry) => existsSync(join(root, entry.in)));
 
-await build({
-  absWorkingDir: root,
-  entryPoints: nodeEntries,
-  outdir: 'dist',
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  sourcemap: !production,
-  minify: production,
-  external,
-  logLevel: 'warning',
-});
+await build({ ...nodeOptions, entryPoints: nodeEntries, outdir: 'dist' });
 
 if (existsSync(join(root, 'webview/main.ts'))) {
   await build({
@@ -44,4 +62,13 @@ if (existsSync(join(root, 'webview/main.ts'))) {
     minify: production,
     logLevel: 'warning',
   });
+}
+
+if (withTests) {
+  // Each test file becomes one bundle in out/test, so `__dirname` there is two levels below the root.
+  rmSync(join(root, 'out/test'), { recursive: true, force: true });
+  const testEntries = readdirSync(join(root, 'test'))
+    .filter((name) => name.endsWith('.test.ts'))
+    .map((name) => ({ in: `test/${name}`, out: name.replace(/\.ts$/, '') }));
+  await build({ ...nodeOptions, entryPoints: testEntries, outdir: 'out/test', sourcemap: true, minify: false });
 }

@@ -1,0 +1,49 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { EngramError } from '../engine/errors';
+
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+
+/** Parses `argv` with node:util's parseArgs, turning its errors into usage errors. */
+export function parseCommandArgs(argv: string[], options: OptionSpec, allowPositionals = true) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** A wrong command line: the CLI prints the message and the command's help, and exits with 2. */
+export class UsageError extends Error {}
+
+export function intOption(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed)) throw new UsageError(`--${name} must be an integer, got "${value}".`);
+  return parsed;
+}
+
+export function numberOption(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed)) throw new UsageError(`--${name} must be a number, got "${value}".`);
+  return parsed;
+}
+
+export function intListOption(name: string, value: string | undefined, fallback: number[]): number[] {
+  if (value === undefined) return fallback;
+  const parts = value.split(',').map((part) => Number(part.trim()));
+  if (parts.length === 0 || parts.some((part) => !Number.isInteger(part))) {
+    throw new UsageError(`--${name} must be a comma-separated list of integers such as 1,3, got "${value}".`);
+  }
+  return parts;
+}
+
+export function backendOption(value: string | undefined): 'auto' | 'tensorflow' | 'wasm' | 'cpu' {
+  const choice = value ?? 'auto';
+  if (choice !== 'auto' && choice !== 'tensorflow' && choice !== 'wasm' && choice !== 'cpu') {
+    throw new UsageError(`--backend must be auto, tensorflow, wasm or cpu, got "${choice}".`);
+  }
+  return choice;
+}
+
+export { EngramError };
