@@ -46,13 +46,12 @@ function catchEngramError(action: () => unknown): EngramError {
 }
 
 describe('country-facts fixture', () => {
-  test('facts.txt loads as one document', () => {
+  test('facts.txt loads one document per line', () => {
     const corpus = loadCorpus(['facts.txt'], { cwd: countryFactsDir });
 
-    assert.equal(corpus.documents.length, 1);
-    assert.equal(corpus.documents[0].split('\n').length, 722);
-    assert.ok(corpus.documents[0].startsWith('The capital of '));
-    assert.ok(corpus.documents[0].endsWith('Zimbabwe Dollar.'));
+    assert.equal(corpus.documents.length, 722);
+    assert.equal(corpus.documents[0], 'The capital of Afghanistan is Kabul.');
+    assert.equal(corpus.documents[721], 'The currency of Zimbabwe is the Zimbabwe Dollar.');
     assert.deepEqual(corpus.skipped, []);
   });
 

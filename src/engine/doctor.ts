@@ -13,7 +13,7 @@ import type { Logger } from './log';
 import { readModelConfig } from './model/config';
 import { openModelWeights } from './model/safetensors';
 
-/** Lowest supported Node.js major version; package.json "engines" sets the same. */
+/** Lowest supported Node.js major version, as in the "engines" field of package.json. */
 const minimumNodeMajor = 20;
 const nvidiaSmiTimeoutMs = 10_000;
 
@@ -31,7 +31,7 @@ export interface GpuInfo {
 }
 
 export interface DoctorReport {
-  /** True when every check that blocks training passed: Node.js, backends, the model folder. */
+  /** True when every check passed. Optional backends that do not load still pass (see `backendCheck`). */
   ok: boolean;
   node: { version: string; supported: boolean };
   system: {
@@ -46,20 +46,19 @@ export interface DoctorReport {
   backends: BackendProbe[];
   /** Backend that `--backend auto` would select, or null when none loads. */
   autoBackend: string | null;
-  /** NVIDIA GPUs that nvidia-smi lists; null when nvidia-smi is missing or failed. */
+  /** NVIDIA GPUs that nvidia-smi lists, or null when nvidia-smi is missing or failed. */
   gpus: GpuInfo[] | null;
   model: { dir: string; architecture: string; hiddenSize: number; numLayers: number; vocabSize: number } | null;
   checks: DoctorCheck[];
 }
 
-/** Collects the report; it raises only for programming errors, never for a failed check. */
+/** Collects the report. A failed check is recorded in the report and never raises. */
 export async function runDoctor(options: { modelDir?: string }, log: Logger): Promise<DoctorReport> {
   const checks: DoctorCheck[] = [];
-  const blocking = new Set<string>();
 
   const nodeVersion = process.versions.node;
   const nodeSupported = Number(nodeVersion.split('.')[0]) >= minimumNodeMajor;
-  addCheck(checks, blocking, 'Node.js', nodeSupported, `v${nodeVersion} (${minimumNodeMajor} or newer required)`);
+  checks.push({ name: 'Node.js', ok: nodeSupported, detail: `v${nodeVersion} (${minimumNodeMajor} or newer required)` });
 
   const system = {
     platform: process.platform,
@@ -76,54 +75,65 @@ export async function runDoctor(options: { modelDir?: string }, log: Logger): Pr
     detail: `${system.platform} ${system.arch} ${system.release}, ${system.cpus} CPUs (${system.cpuModel}), ${formatGiB(system.totalMemoryBytes)} memory, ${formatGiB(system.freeMemoryBytes)} free`,
   });
 
-  const registrationsOk = tfjsRegistrationSource !== undefined;
-  addCheck(
-    checks,
-    blocking,
-    'TensorFlow.js gradients',
-    registrationsOk,
-    registrationsOk
-      ? `registered from ${tfjsRegistrationSource}`
-      : "not registered; run 'npm install @tensorflow/tfjs@4.22.0' in the Engram Studio folder, or use the bundles in dist/",
-  );
+  const gpuCheck = await checkNvidiaGpus(log);
+  checks.push(gpuCheck.check);
+  const hasNvidiaGpu = gpuCheck.gpus !== null && gpuCheck.gpus.length > 0;
 
-  let backends: BackendProbe[] = [];
-  if (registrationsOk) {
-    backends = await probeBackends();
-  }
-  for (const probe of backends) {
-    checks.push({ name: `Backend ${probe.name}`, ok: probe.loads, detail: probe.loads ? 'loads' : (probe.reason ?? 'does not load') });
-  }
+  const registrationsOk = tfjsRegistrationSource !== undefined;
+  checks.push({
+    name: 'TensorFlow.js gradients',
+    ok: registrationsOk,
+    detail: registrationsOk
+      ? `registered from ${tfjsRegistrationSource}`
+      : "not registered, because @tensorflow/tfjs is not installed; run 'npm install @tensorflow/tfjs@4.22.0' in the Engram Studio folder",
+  });
+
+  const backends = registrationsOk ? await probeBackends() : [];
+  for (const probe of backends) checks.push(backendCheck(probe, backends, hasNvidiaGpu));
   const autoBackend = selectAutoBackend(backends);
   if (registrationsOk) {
-    addCheck(checks, blocking, 'Backend for auto', autoBackend !== null, autoBackend ?? 'no backend loads');
+    checks.push({ name: 'Backend for auto', ok: autoBackend !== null, detail: autoBackend ?? 'no backend loads' });
   }
-
-  const gpuCheck = await checkNvidiaGpus(log);
-  const nativeGpu = backends.find((probe) => probe.name === '@tensorflow/tfjs-node-gpu');
-  if (gpuCheck.gpus !== null && gpuCheck.gpus.length > 0 && nativeGpu !== undefined && !nativeGpu.loads) {
-    gpuCheck.check.detail +=
-      '. The GPU is unused because @tensorflow/tfjs-node-gpu does not load; install it with npm where Google storage is reachable, ' +
-      'with CUDA and cuDNN as its README lists';
-  }
-  checks.push(gpuCheck.check);
 
   let model: DoctorReport['model'] = null;
   if (options.modelDir !== undefined) {
-    const modelDir = resolve(options.modelDir);
-    const modelChecks = checkModelFolder(modelDir);
+    const modelChecks = checkModelFolder(resolve(options.modelDir));
     model = modelChecks.model;
-    for (const check of modelChecks.checks) addCheck(checks, blocking, check.name, check.ok, check.detail);
+    checks.push(...modelChecks.checks);
   }
 
-  const ok = checks.every((check) => check.ok || !blocking.has(check.name));
-  log.debug(`doctor: ${checks.filter((check) => !check.ok).length} of ${checks.length} checks failed; ok=${ok}`);
-  return { ok, node: { version: nodeVersion, supported: nodeSupported }, system, backends, autoBackend, gpus: gpuCheck.gpus, model, checks };
+  const failed = checks.filter((check) => !check.ok);
+  log.debug(`doctor: ${failed.length} of ${checks.length} checks failed${failed.length > 0 ? `: ${failed.map((check) => check.name).join(', ')}` : ''}`);
+  return { ok: failed.length === 0, node: { version: nodeVersion, supported: nodeSupported }, system, backends, autoBackend, gpus: gpuCheck.gpus, model, checks };
 }
 
-function addCheck(checks: DoctorCheck[], blocking: Set<string>, name: string, ok: boolean, detail: string): void {
-  checks.push({ name, ok, detail });
-  blocking.add(name);
+/**
+ * A native backend that does not load fails the check only where it should work: the GPU package
+ * on a machine with an NVIDIA GPU. wasm and cpu ship with the extension, so they must load.
+ */
+function backendCheck(probe: BackendProbe, backends: BackendProbe[], hasNvidiaGpu: boolean): DoctorCheck {
+  const name = `Backend ${probe.name}`;
+  if (probe.loads) return { name, ok: true, detail: 'loads' };
+  const reason = probe.reason ?? 'does not load';
+
+  if (probe.name === '@tensorflow/tfjs-node-gpu') {
+    if (hasNvidiaGpu) {
+      return {
+        name,
+        ok: false,
+        detail:
+          `${reason}. The NVIDIA GPU stays unused: install @tensorflow/tfjs-node-gpu@4.22.0 with npm where storage.googleapis.com is reachable, ` +
+          'with the CUDA and cuDNN versions its README lists',
+      };
+    }
+    return { name, ok: true, detail: `${reason} (optional; it needs an NVIDIA GPU and none was found)` };
+  }
+  if (probe.name === '@tensorflow/tfjs-node') {
+    const gpuLoads = backends.some((other) => other.name === '@tensorflow/tfjs-node-gpu' && other.loads);
+    const hint = gpuLoads ? '' : "; run 'npm run build:native' (Linux x86_64) for faster large matrix products than wasm";
+    return { name, ok: true, detail: `${reason} (optional${hint})` };
+  }
+  return { name, ok: false, detail: `${reason}. Reinstall the dependencies with 'npm install'.` };
 }
 
 /** Mirrors the order of `initBackend('auto')`: native GPU, native CPU, wasm, cpu. */
@@ -221,7 +231,7 @@ function checkModelFolder(modelDir: string): { model: DoctorReport['model']; che
     try {
       const bytes = weights.files.reduce((total, file) => total + statSync(file).size, 0);
       const files = weights.files.map((file) => basename(file)).join(', ');
-      checks.push({ name: 'Model weights', ok: true, detail: `${weights.names().length} tensors in ${files} (${formatGiB(bytes)})` });
+      checks.push({ name: 'Model weights', ok: true, detail: `${weights.names().length} tensors in ${files} (${formatBytes(bytes)})` });
     } finally {
       weights.close();
     }
@@ -260,6 +270,12 @@ function formatGiB(bytes: number): string {
   return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
 }
 
+function formatBytes(bytes: number): string {
+  if (bytes >= 1024 ** 3) return formatGiB(bytes);
+  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(bytes / 1024).toFixed(1)} KiB`;
+}
+
 // --- Text output ----------------------------------------------------------------------------------
 
 /** Formats the report as aligned text lines for a terminal, ending in a one-line verdict. */
@@ -273,7 +289,7 @@ export function formatDoctorReport(report: DoctorReport): string {
   if (report.ok) {
     lines.push(`Ready to train${report.autoBackend !== null ? ` (--backend auto selects '${report.autoBackend}')` : ''}.`);
   } else {
-    lines.push('Not ready to train: fix the FAIL lines above that concern Node.js, gradients, the backend for auto or the model folder.');
+    lines.push('Not ready to train: fix the FAIL lines above.');
   }
   return lines.join('\n');
 }

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 
-/** Repository root; compiled tests run from out/test, two levels below it. */
-export const repoRoot = resolve(__dirname, '..', '..', '..');
+/** Repository root: each test is bundled into out/test, two levels below it. */
+export const repoRoot = resolve(__dirname, '..', '..');
 /** Read-only fixtures that sit beside the checkout (`../shared`). */
 export const sharedDir = resolve(repoRoot, '..', 'shared');
 export const storiesModelDir = resolve(sharedDir, 'fixtures/models/stories260K-hf');

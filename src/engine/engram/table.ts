@@ -81,22 +81,26 @@ export class SparseAdam {
 
   /** Applies one update; `gradients` holds one `width`-wide gradient per entry of `rows`. */
   update(rows: Int32Array, gradients: Float32Array, settings: SparseAdamSettings): void {
-    const { width } = this.table;
+    const { width, rowsPerShard } = this.table;
     const { learningRate, beta1, beta2, epsilon } = settings;
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i];
       const step = ++this.rowSteps[row];
       const correction1 = 1 - Math.pow(beta1, step);
       const correction2 = 1 - Math.pow(beta2, step);
-      const weights = this.table.rowView(row);
-      const m = this.firstMoment.rowView(row);
-      const v = this.secondMoment.rowView(row);
+      // Index the shards directly: a subarray per row would allocate three views per row.
+      const shard = Math.floor(row / rowsPerShard);
+      const weights = this.table.shards[shard];
+      const m = this.firstMoment.shards[shard];
+      const v = this.secondMoment.shards[shard];
+      const start = (row % rowsPerShard) * width;
       const offset = i * width;
       for (let j = 0; j < width; j++) {
         const g = gradients[offset + j];
-        m[j] = beta1 * m[j] + (1 - beta1) * g;
-        v[j] = beta2 * v[j] + (1 - beta2) * g * g;
-        weights[j] -= (learningRate * (m[j] / correction1)) / (Math.sqrt(v[j] / correction2) + epsilon);
+        const k = start + j;
+        m[k] = beta1 * m[k] + (1 - beta1) * g;
+        v[k] = beta2 * v[k] + (1 - beta2) * g * g;
+        weights[k] -= (learningRate * (m[k] / correction1)) / (Math.sqrt(v[k] / correction2) + epsilon);
       }
     }
   }

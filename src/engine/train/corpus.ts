@@ -35,7 +35,7 @@ export interface LoadedCorpus {
 /** Extensions that `loadCorpus` can read, compared in lowercase. */
 const supportedExtensions: readonly string[] = ['.txt', '.md', '.jsonl'];
 const supportedFormatsHint =
-  'Pass .txt or .md files (documents separated by blank lines), or .jsonl files with one {"text": "..."} object per line.';
+  'Pass .txt or .md files (documents separated by blank lines, or one per line), or .jsonl files with one {"text": "..."} object per line.';
 
 /** Number of leading bytes searched for NUL bytes when detecting binary files. */
 const binaryProbeBytes = 8192;
@@ -300,7 +300,9 @@ function unsupportedExtensionReason(filePath: string): string {
  * Reads every file that the patterns resolve to and splits it into training documents.
  *
  * `.txt` and `.md` files are split at runs of blank lines (lines with only whitespace count
- * as blank). CRLF becomes LF, trailing whitespace is trimmed from each document, and empty
+ * as blank). A file without any blank line is a list of records, such as one fact per line,
+ * and each of its lines is a document, as Hugging Face's `text` dataset loader reads it.
+ * CRLF becomes LF, trailing whitespace is trimmed from each document, and empty
  * documents are dropped. A `.jsonl` file contains one JSON object with a string `text` field
  * per line, whose value is taken verbatim. Blank lines and whitespace-only texts are ignored.
  * When more than half of its non-blank lines are invalid the whole file is skipped, otherwise
@@ -471,10 +473,14 @@ function utf8SequenceRule(lead: number): { length: number; secondMin: number; se
   return undefined;
 }
 
-/** Splits plain text or Markdown into documents at runs of blank lines. */
+/** Splits plain text or Markdown into documents at runs of blank lines, or into lines when it has none. */
 function splitDocuments(text: string): string[] {
   const documents: string[] = [];
   let lines: string[] = [];
+  const allLines = text.replace(/\r\n/g, '\n').replace(/\n+$/, '').split('\n');
+  if (!allLines.some((line) => line.trim() === '')) {
+    return allLines.map((line) => line.trimEnd()).filter((line) => line !== '');
+  }
 
   const finishDocument = (): void => {
     const document = lines.join('\n').trimEnd();

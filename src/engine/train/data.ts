@@ -2,9 +2,14 @@ import { EngramError } from '../errors';
 import type { Rng } from '../random';
 import type { ModelTokenizer } from '../tokenizer';
 
-/** The corpus as one token stream (each document starts with BOS), split into train and eval parts. */
+/**
+ * The corpus as one token stream in which each document starts with BOS, split at a document
+ * boundary into a training part and a held-out tail for the eval loss.
+ */
 export interface TokenStreams {
   train: Int32Array;
+  /** Start offset of each document in `train`, ascending. */
+  trainDocumentStarts: Int32Array;
   eval: Int32Array;
 }
 
@@ -12,30 +17,52 @@ export function tokenizeDocuments(documents: string[], tokenizer: ModelTokenizer
   const pieces: number[][] = documents.map((document) => tokenizer.encode(document, true));
   const total = pieces.reduce((sum, piece) => sum + piece.length, 0);
   const stream = new Int32Array(total);
+  const starts: number[] = [];
   let offset = 0;
   for (const piece of pieces) {
+    starts.push(offset);
     stream.set(piece, offset);
     offset += piece.length;
   }
-  // The eval part is the tail of the stream, at least one sequence long when it is on.
-  const evalTokens = evalFraction > 0 ? Math.max(seqLen + 1, Math.round(total * evalFraction)) : 0;
-  const trainTokens = total - evalTokens;
+
+  // Hold out whole documents from the end until the tail has its share (at least 2 tokens).
+  let trainTokens = total;
+  if (evalFraction > 0) {
+    const wanted = Math.max(2, Math.round(total * evalFraction));
+    let documentIndex = starts.length;
+    while (documentIndex > 1 && total - starts[documentIndex - 1] < wanted) documentIndex--;
+    trainTokens = documentIndex > 1 ? starts[documentIndex - 1] : Math.max(0, total - wanted);
+  }
   if (trainTokens < seqLen) {
+    const heldOut = total - trainTokens;
     throw new EngramError(
       'invalid-corpus',
-      `The corpus has ${total} tokens, too few for sequences of ${seqLen} tokens${evalTokens > 0 ? ` plus ${evalTokens} held out for the eval loss` : ''}. Add text, lower --seq-len, or pass --eval-fraction 0.`,
+      `The corpus has ${total} tokens, too few for sequences of ${seqLen} tokens${heldOut > 0 ? ` with ${heldOut} held out for the eval loss` : ''}. Add text, lower --seq-len, or pass --eval-fraction 0.`,
     );
   }
-  return { train: stream.subarray(0, trainTokens), eval: stream.subarray(trainTokens) };
+  return {
+    train: stream.subarray(0, trainTokens),
+    trainDocumentStarts: Int32Array.from(starts.filter((start) => start < trainTokens)),
+    eval: stream.subarray(trainTokens),
+  };
 }
 
-/** `count` windows of `seqLen` tokens at random starts in `stream`. */
-export function sampleWindows(stream: Int32Array, count: number, seqLen: number, rng: Rng): number[][] {
+/**
+ * `count` windows of `seqLen` tokens. Each starts inside a random document: at its BOS when
+ * the document is shorter than a window (so short records are seen from their start, as a
+ * prompt would be), at a random offset within it otherwise.
+ */
+export function sampleWindows(streams: Pick<TokenStreams, 'train' | 'trainDocumentStarts'>, count: number, seqLen: number, rng: Rng): number[][] {
+  const { train, trainDocumentStarts: starts } = streams;
   const windows: number[][] = [];
-  const starts = stream.length - seqLen + 1;
   for (let i = 0; i < count; i++) {
-    const start = rng.nextInt(starts);
-    windows.push(Array.from(stream.subarray(start, start + seqLen)));
+    const documentIndex = rng.nextInt(starts.length);
+    const documentStart = starts[documentIndex];
+    const documentEnd = documentIndex + 1 < starts.length ? starts[documentIndex + 1] : train.length;
+    const spare = documentEnd - documentStart - seqLen;
+    let start = spare > 0 ? documentStart + rng.nextInt(spare + 1) : documentStart;
+    start = Math.min(start, train.length - seqLen);
+    windows.push(Array.from(train.subarray(start, start + seqLen)));
   }
   return windows;
 }

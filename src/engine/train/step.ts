@@ -44,6 +44,7 @@ export function klToBase(baseLogProbabilities: tf.Tensor3D, packLogits: tf.Tenso
 
 export class TrainStepper {
   readonly tableOptimizers: SparseAdam[];
+  private readonly slotScratch: (Int32Array | undefined)[] = [];
 
   constructor(
     readonly model: LlamaModel,
@@ -112,22 +113,26 @@ export class TrainStepper {
    */
   private updateTable(l: number, rows: Int32Array, gradients: Float32Array, learningRate: number): number {
     const width = this.memory.shape.headDim;
-    const slotOfRow = new Map<number, number>();
+    // slotOfRow[row] is the row's index among this batch's unique rows, or -1; reset before returning.
+    const slotOfRow = (this.slotScratch[l] ??= new Int32Array(this.memory.hashing[l].rows).fill(-1));
+    const unique: number[] = [];
     for (let i = 0; i < rows.length; i++) {
-      if (!slotOfRow.has(rows[i])) slotOfRow.set(rows[i], slotOfRow.size);
+      if (slotOfRow[rows[i]] < 0) {
+        slotOfRow[rows[i]] = unique.length;
+        unique.push(rows[i]);
+      }
     }
-    const unique = new Int32Array(slotOfRow.size);
-    const summed = new Float32Array(slotOfRow.size * width);
+    const summed = new Float32Array(unique.length * width);
     const hits = this.memory.rowHits[l];
     for (let i = 0; i < rows.length; i++) {
-      const slot = slotOfRow.get(rows[i])!;
-      unique[slot] = rows[i];
-      hits[rows[i]]++;
+      const row = rows[i];
+      hits[row]++;
       const source = i * width;
-      const target = slot * width;
+      const target = slotOfRow[row] * width;
       for (let j = 0; j < width; j++) summed[target + j] += gradients[source + j];
     }
-    this.tableOptimizers[l].update(unique, summed, { learningRate, beta1: adamBeta1, beta2: adamBeta2, epsilon: adamEpsilon });
+    for (const row of unique) slotOfRow[row] = -1;
+    this.tableOptimizers[l].update(Int32Array.from(unique), summed, { learningRate, beta1: adamBeta1, beta2: adamBeta2, epsilon: adamEpsilon });
     return unique.length;
   }
 }

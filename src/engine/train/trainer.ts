@@ -161,7 +161,7 @@ export async function trainPack(options: TrainOptions, hooks: TrainHooks): Promi
       }
       const stepStarted = performance.now();
       const learningRate = options.learningRate * learningRateFactor(step, options.steps, options.warmupSteps);
-      const corpusBatch = sampleWindows(streams.train, options.batchSize, options.seqLen, rng);
+      const corpusBatch = sampleWindows(streams, options.batchSize, options.seqLen, rng);
       const sampleBatch = options.preservation.enabled
         ? Array.from({ length: options.preservation.batchSize }, () => samples[rng.nextInt(samples.length)])
         : [];
