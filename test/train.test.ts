@@ -138,3 +138,17 @@ describe('training', () => {
     model.dispose();
   });
 });
+
+describe('training limits', () => {
+  test('tables larger than memory are rejected', async () => {
+    const dir = tempDir('oom');
+    try {
+      await assert.rejects(
+        trainQuietly(smallTrainOptions(join(dir.path, 'huge.engram'), { engram: { layers: [1, 3], orders: [2, 3], headsPerOrder: 8, headDim: 1024, rowsPerHead: 2 ** 30, seed: 0 } })),
+        (error: unknown) => error instanceof EngramError && error.code === 'out-of-memory' && /Lower --rows/.test(error.message),
+      );
+    } finally {
+      dir.remove();
+    }
+  });
+});

@@ -4,12 +4,17 @@ import { EngramError } from '../engine/errors';
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
 /** Parses `argv` with node:util's parseArgs, turning its errors into usage errors. */
-export function parseCommandArgs(argv: string[], options: OptionSpec, allowPositionals = true) {
+export function parseCommandArgs<const T extends OptionSpec>(argv: string[], options: T, allowPositionals = true) {
+  let parsed;
   try {
-    return parseArgs({ args: argv, options, allowPositionals, strict: true });
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+  if (!allowPositionals && parsed.positionals.length > 0) {
+    throw new UsageError(`Unexpected argument "${parsed.positionals[0]}".`);
+  }
+  return parsed;
 }
 
 /** A wrong command line: the CLI prints the message and the command's help, and exits with 2. */

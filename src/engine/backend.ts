@@ -211,8 +211,8 @@ function activeBackendName(): string | undefined {
  * when they are missing. The CommonJS build of tfjs-core 4.22.0 (its package "main") contains
  * neither. The ES modules that register them (dist/register_all_gradients.js) use extensionless
  * relative imports, which Node's own loader cannot resolve, so they load only where a bundler
- * has inlined them. The CommonJS build of @tensorflow/tfjs registers both on the registries
- * that all tfjs-core copies share.
+ * has inlined them (scripts/build.mjs does). Unbundled code falls back to the CommonJS build of
+ * @tensorflow/tfjs, which registers both on the registries that all tfjs-core copies share.
  */
 export const tfjsRegistrationSource: string | undefined = registerGradientsAndChainedOps();
 
@@ -227,8 +227,10 @@ function registerGradientsAndChainedOps(): string | undefined {
     // Plain Node: ERR_MODULE_NOT_FOUND (require of ESM) or ERR_REQUIRE_ESM (Node before 20.19).
   }
   try {
-    require('@tensorflow/tfjs');
-    if (hasTfjsRegistrations()) return '@tensorflow/tfjs';
+    // A variable name keeps bundlers from inlining the whole @tensorflow/tfjs package.
+    const unionPackage = '@tensorflow/tfjs';
+    require(unionPackage);
+    if (hasTfjsRegistrations()) return unionPackage;
   } catch {
     // Not installed.
   }
@@ -245,7 +247,8 @@ function requireTfjsRegistrations(): void {
   throw new EngramError(
     'backend-unavailable',
     'TensorFlow.js gradients and chained tensor methods are not registered: the CommonJS build of @tensorflow/tfjs-core 4.22.0 ' +
-      "has neither, and @tensorflow/tfjs, which registers both, is not installed. Run 'npm install @tensorflow/tfjs@4.22.0' in the Engram Studio folder.",
+      "has neither. Run the esbuild bundles that 'npm run build' writes to dist/, which include them, or install @tensorflow/tfjs@4.22.0 " +
+      'to run the engine from unbundled sources.',
   );
 }
 

@@ -85,7 +85,7 @@ export async function runDoctor(options: { modelDir?: string }, log: Logger): Pr
     ok: registrationsOk,
     detail: registrationsOk
       ? `registered from ${tfjsRegistrationSource}`
-      : "not registered, because @tensorflow/tfjs is not installed; run 'npm install @tensorflow/tfjs@4.22.0' in the Engram Studio folder",
+      : "not registered; run the bundles from 'npm run build', or install @tensorflow/tfjs@4.22.0 to run unbundled sources",
   });
 
   const backends = registrationsOk ? await probeBackends() : [];

@@ -158,6 +158,7 @@ export async function runTrain(argv: string[], log: Logger): Promise<number> {
   };
   try {
     const done = await trainPack(options, { onEvent, signal: controller.signal, log });
+    if (json) process.stdout.write(JSON.stringify({ type: 'resources', maxRssBytes: process.resourceUsage().maxRSS * 1024 }) + '\n');
     return done.cancelled && controller.signal.aborted ? 130 : 0;
   } finally {
     bar?.finish();

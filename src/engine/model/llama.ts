@@ -140,7 +140,7 @@ export class LlamaModel {
     const sinTable = tf.tensor2d(sin, [time, this.config.headDim]);
     const mask = this.causalMask(time, offset);
 
-    let hidden = tf.gather(this.embedding, inputIds) as tf.Tensor3D;
+    let hidden = tf.gather(this.embedding, inputIds) as unknown as tf.Tensor3D;
     for (let layer = 0; layer < this.blocks.length; layer++) {
       if (options.hook) hidden = options.hook(layer, hidden);
       hidden = this.block(layer, hidden, cosTable, sinTable, mask, options.cache);
@@ -179,7 +179,7 @@ export class LlamaModel {
     const repeats = numHeads / numKeyValueHeads;
 
     const x = tf.reshape(rmsNorm(hidden, weights.inputNorm, rmsNormEps), [batch * time, hiddenSize]);
-    const project = (w: tf.Tensor2D, bias: tf.Tensor1D | undefined) => (bias ? tf.add(tf.matMul(x, w), bias) : tf.matMul(x, w));
+    const project = (w: tf.Tensor2D, bias: tf.Tensor1D | undefined): tf.Tensor2D => (bias ? tf.add(tf.matMul(x, w), bias) : tf.matMul(x, w));
     // (batch, time, heads, headDim) -> (batch, heads, time, headDim)
     const heads = (flat: tf.Tensor2D, count: number) => tf.transpose(tf.reshape(flat, [batch, time, count, headDim]), [0, 2, 1, 3]) as tf.Tensor4D;
     const q = applyRope(heads(project(weights.wq, weights.bq), numHeads), cos, sin);

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { initBackend } from '../backend';
 import { buildCompressionTable } from '../engram/compression';
@@ -96,6 +97,7 @@ export async function trainPack(options: TrainOptions, hooks: TrainHooks): Promi
     startStep = checkpoint.state.step;
     log.info(`Resuming from the checkpoint in ${checkpointDir} at step ${startStep}`);
   } else {
+    assertTablesFit(options);
     memory = EngramMemory.initialise(options.engram, config.hiddenSize, compression);
     denseOptimizer = DenseAdam.forParams(memory.denseTensors());
     stepper = new TrainStepper(model, memory, denseOptimizer);
@@ -111,6 +113,7 @@ export async function trainPack(options: TrainOptions, hooks: TrainHooks): Promi
   }
 
   const layerRows = memory.hashing.map((layer) => layer.rows);
+  log.info(`Engram tables: ${layerRows.map((rows) => rows.toLocaleString('en-US')).join(' + ')} rows of ${options.engram.headDim} floats, ${(memory.tableBytes / 2 ** 20).toFixed(0)} MiB (three times that with the optimizer state)`);
   const touched = layerRows.map((rows) => new Uint8Array(rows));
   const touchedCount = memory.rowHits.map((hits, l) => {
     let count = 0;
@@ -239,6 +242,22 @@ export async function trainPack(options: TrainOptions, hooks: TrainHooks): Promi
     memory.dispose();
     denseOptimizer.dispose();
     model.dispose();
+  }
+}
+
+/**
+ * Raises before allocating when the tables and their two Adam moments would not fit in this
+ * machine's memory, so the run fails with the fix instead of crashing the process.
+ */
+function assertTablesFit(options: TrainOptions): void {
+  const { layers, orders, headsPerOrder, headDim, rowsPerHead } = options.engram;
+  const bytes = 3 * layers.length * orders.length * headsPerOrder * rowsPerHead * headDim * 4;
+  const available = totalmem() * 0.8;
+  if (bytes > available) {
+    throw new EngramError(
+      'out-of-memory',
+      `Engram tables need about ${(bytes / 2 ** 30).toFixed(1)} GiB with their optimizer state, more than the ${(available / 2 ** 30).toFixed(1)} GiB available. Lower --rows (now ${rowsPerHead}), --head-dim (now ${headDim}) or the number of --layers.`,
+    );
   }
 }
 
