@@ -1,0 +1,3 @@
+import { backendParityTests } from './helpers/parity';
+
+backendParityTests('cpu');
