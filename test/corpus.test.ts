@@ -64,7 +64,7 @@ describe('country-facts fixture', () => {
     assert.equal(entry.relativePath, 'facts.txt');
     assert.equal(entry.bytes, 29860);
     assert.equal(entry.sha256, factsSha256);
-    assert.equal(entry.documents, 1);
+    assert.equal(entry.documents, 722);
   });
 
   test('fixture folder walk keeps text files', () => {

@@ -20,13 +20,13 @@ Options:
   --name NAME                 pack name when --out is not given (default: country-facts, or
                               the first corpus file's name)
   --replace                   overwrite an existing pack
-  --steps N                   optimisation steps (default 600)
+  --steps N                   optimisation steps (default 1000)
   --batch N                   corpus sequences per step (default 8)
   --seq-len N                 tokens per sequence (default 128)
-  --lr X                      learning rate of the dense parameters; tables use 5x (default 2e-3)
+  --lr X                      learning rate of the dense parameters; tables use 5x (default 3e-3)
   --warmup N                  linear warmup steps (default 30)
   --layers LIST               0-based decoder blocks that get memory (default 1,2,3)
-  --rows N                    rows per hash head, rounded up to distinct primes (default 20000)
+  --rows N                    rows per hash head, rounded up to distinct primes (default 40000)
   --head-dim N                width of one head's row (default 32)
   --heads N                   hash heads per n-gram order (default 8)
   --seed N                    seed for hashing, initial weights and batches (default 0)
