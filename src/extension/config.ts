@@ -35,7 +35,7 @@ export interface EngramSettings {
 /** Values of `contributes.configuration` in package.json; a setting that fails its check falls back to these. */
 export const settingDefaults = {
   packsFolder: '.engram/packs',
-  training: { steps: 600, batchSize: 8, seqLen: 128, learningRate: 0.002, layers: [], rowsPerHead: 0 } as TrainingDefaults,
+  training: { steps: 1000, batchSize: 8, seqLen: 128, learningRate: 0.003, layers: [], rowsPerHead: 0 } as TrainingDefaults,
   cancelGraceSeconds: 60,
 };
 

@@ -14,8 +14,19 @@ import type { WorkerClientOptions } from '../worker/workerClient';
 import type { RunHistory } from './runHistory';
 import { TrainingRun } from './trainingRun';
 
-/** Minimum time between two updates of the progress notification. */
+/** Minimum time between two updates of the progress notification and the status bar. */
 const progressIntervalMs = 250;
+
+/** Progress of the active run, as the status bar shows it. */
+export interface TrainingProgress {
+  packName: string;
+  /** Last finished step; undefined until the first step. */
+  step?: number;
+  totalSteps?: number;
+  /** Training loss of `step`. */
+  loss?: number;
+  cancelling: boolean;
+}
 
 export interface TrainingControllerOptions {
   log: vscode.LogOutputChannel;
@@ -27,6 +38,8 @@ export interface TrainingControllerOptions {
   /** Stores the measured throughput for the next time estimate. */
   onThroughput: (modelDir: string, backend: string, tokensPerSecond: number) => void;
   attachPack: (packDir: string) => Promise<void>;
+  /** Called when a run starts, on each change of its step or state, and with undefined when it ends. */
+  onProgress?: (progress: TrainingProgress | undefined) => void;
 }
 
 export class TrainingController implements vscode.Disposable {
@@ -63,8 +76,10 @@ export class TrainingController implements vscode.Disposable {
     log.info(`Training ${packName}: model ${params.modelDir}, corpus ${params.corpus.join(', ')}, pack ${params.packDir}.`);
     this.options.dashboard().show(run.history, true);
     void this.showProgress(run);
+    this.options.onProgress?.(progressOf(run));
     void run.outcome.then((outcome) => {
       this.active = undefined;
+      this.options.onProgress?.(undefined);
       void vscode.commands.executeCommand('setContext', 'engram.training', false);
       void this.report(run, outcome);
     });
@@ -92,9 +107,15 @@ export class TrainingController implements vscode.Disposable {
         token.onCancellationRequested(() => void run.cancel());
         let reported = 0;
         let lastPhase = '';
+        let lastProgress = progressOf(run);
         const timer = setInterval(() => {
           const history = run.history;
           const step = history.lastStep;
+          const current = progressOf(run);
+          if (current.step !== lastProgress.step || current.cancelling !== lastProgress.cancelling) {
+            lastProgress = current;
+            this.options.onProgress?.(current);
+          }
           if (step) {
             const percent = (100 * step.step) / Math.max(1, step.totalSteps);
             progress.report({ increment: percent - reported, message: stepMessage(step, run.info.state === 'cancelling') });
@@ -148,6 +169,17 @@ export class TrainingController implements vscode.Disposable {
     const reason = error?.code === 'worker-exited' ? vscode.l10n.t('The training worker stopped: {0}.', error.message) : (error?.message ?? '');
     await showErrorWithLog(log, vscode.l10n.t('Training of {0} failed. {1} Existing packs are unchanged.', name, reason));
   }
+}
+
+function progressOf(run: TrainingRun): TrainingProgress {
+  const step = run.history.lastStep;
+  return {
+    packName: run.info.packName,
+    step: step?.step,
+    totalSteps: step?.totalSteps,
+    loss: step?.loss,
+    cancelling: run.info.state === 'cancelling',
+  };
 }
 
 function stepMessage(step: TrainStepEvent, cancelling: boolean): string {
