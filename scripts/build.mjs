@@ -49,10 +49,17 @@ const nodeEntries = [
 
 await build({ ...nodeOptions, entryPoints: nodeEntries, outdir: 'dist' });
 
-if (existsSync(join(root, 'webview/main.ts'))) {
+// The dashboard, the Playground and the Pack Statistics are separate pages, each with its own script and stylesheet.
+const webviewEntries = [
+  { in: 'webview/main.ts', out: 'webview' },
+  { in: 'webview/playground/main.ts', out: 'playground' },
+  { in: 'webview/statistics/main.ts', out: 'statistics' },
+].filter((entry) => existsSync(join(root, entry.in)));
+
+if (webviewEntries.length > 0) {
   await build({
     absWorkingDir: root,
-    entryPoints: [{ in: 'webview/main.ts', out: 'webview' }],
+    entryPoints: webviewEntries,
     outdir: 'dist',
     bundle: true,
     platform: 'browser',

@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import { readSettings, type EngramSettings } from './config';
 import { DashboardPanel } from './dashboard/dashboardPanel';
 import { runDoctor } from './doctor';
+import { createInspectFeatures, type InspectFeatures } from './inspect/inspectFeatures';
 import { createClientLog, showErrorWithLog } from './log';
 import { selectModel } from './model/selectModel';
 import { attachPack, deletePack, detachPack, explainPack, openPackHistory, renamePack, revealPack, switchPack } from './packs/packCommands';
@@ -17,7 +18,7 @@ import { PackStatusBar } from './statusBar';
 import { throughputKey, trainPackCommand } from './training/trainCommand';
 import { TrainingController } from './training/trainingController';
 import { describeExit, type WorkerClientOptions } from './worker/workerClient';
-import { RuntimeService } from './worker/runtimeService';
+import { RuntimeService, workspaceAttachedPackMemory } from './worker/runtimeService';
 
 let services: EngramServices | undefined;
 
@@ -49,6 +50,7 @@ export function activate(context: vscode.ExtensionContext): EngramServices {
 
   const statusBar = new PackStatusBar();
   context.subscriptions.push(statusBar);
+  let inspectFeatures: InspectFeatures | undefined;
 
   const runtime = new RuntimeService({
     workerOptions: () => ({ ...workerOptions(context), log: createClientLog(log, 'runtime') }),
@@ -56,10 +58,12 @@ export function activate(context: vscode.ExtensionContext): EngramServices {
       statusBar.update(state);
       void vscode.commands.executeCommand('setContext', 'engram.packAttached', state.attached !== undefined);
       packs.rerender();
+      inspectFeatures?.onRuntimeChanged();
     },
     onCrash: (exit) => {
       void showErrorWithLog(log, vscode.l10n.t('The Engram worker stopped: {0}. Packs on disk are unchanged; the next action starts a new worker.', describeExit(exit)));
     },
+    attachedPackMemory: workspaceAttachedPackMemory(context.workspaceState),
   });
 
   let dashboard: DashboardPanel | undefined;
@@ -87,6 +91,7 @@ export function activate(context: vscode.ExtensionContext): EngramServices {
       void context.globalState.update(memoryKeys.throughput, { ...stored, [throughputKey(modelDir, backend)]: tokensPerSecond });
     },
     attachPack: (packDir) => attachPack(engram, packDir),
+    onProgress: (progress) => statusBar.setTraining(progress),
   });
   context.subscriptions.push(training);
 
@@ -127,9 +132,8 @@ export function activate(context: vscode.ExtensionContext): EngramServices {
   });
   register('engram.cancelTraining', () => training.cancel());
   register('engram.doctor', () => runDoctor(engram));
-  register('engram.inspectMemoryHits', () =>
-    vscode.window.showInformationMessage(vscode.l10n.t('Inspect Memory Hits is not available yet. The dashboard shows row hits per layer and head during training.')),
-  );
+  inspectFeatures = createInspectFeatures(engram, register);
+  context.subscriptions.push(inspectFeatures);
   register('engram.refreshPacks', () => packs.reload());
   register('engram.renamePack', (item) => renamePack(engram, item));
   register('engram.revealPack', (item) => revealPack(engram, item));
@@ -149,6 +153,8 @@ export function activate(context: vscode.ExtensionContext): EngramServices {
   void vscode.commands.executeCommand('setContext', 'engram.training', false);
   void vscode.commands.executeCommand('setContext', 'engram.packAttached', false);
   packs.refresh();
+  // Attaches the pack of the last session in the background; it logs what happened and shows no UI.
+  void runtime.reattachRemembered(currentSettings().modelFolder, currentSettings().backend);
   return engram;
 }
 

@@ -6,6 +6,7 @@
  * its protocol version; the extension stops a worker whose version differs from its own.
  */
 import type { GenerateOptions } from '../engine/types';
+import { packStatisticsParams, packStatisticsResult, probeRunResult, tokenInspection } from './inspect';
 import { backendChoice, backendName, doneEvent, historyRecord, packMetadata } from './trainEvents';
 import {
   array,
@@ -23,7 +24,7 @@ import {
 } from './validate';
 
 /** Raised by one on every incompatible change to this file or to `trainEvents.ts`. */
-export const WORKER_PROTOCOL_VERSION = 1;
+export const WORKER_PROTOCOL_VERSION = 2;
 
 const generateOptions: Validator<GenerateOptions> = object({
   maxNewTokens: integer,
@@ -104,7 +105,13 @@ export const workerMethods = {
   load: { params: object({ modelDir: string, backend: backendChoice }), result: object({ backend: backendName }) },
   attach: { params: object({ packDir: string }), result: packMetadata },
   detach: { params: empty, result: empty },
-  generate: { params: object({ prompt: string, options: generateOptions }), result: object({ text: string }) },
+  /** `usePack: false` continues the prompt with the base model although a pack is attached. */
+  generate: { params: object({ prompt: string, options: generateOptions, usePack: optional(boolean) }), result: object({ text: string }) },
+  /** Per-token memory hits of `text` with the attached pack; `maxTokens` counts BOS. */
+  inspect: { params: object({ text: string, maxTokens: integer }), result: tokenInspection },
+  packStatistics: { params: packStatisticsParams, result: packStatisticsResult },
+  /** Scores a probe file (tab-separated prompt, answer, relation) with and without the attached pack. */
+  runProbes: { params: object({ file: string }), result: probeRunResult },
   listPacks: { params: object({ packsDir: string, modelDir: optional(string) }), result: array(packEntry) },
   doctor: { params: empty, result: doctorReport },
   shutdown: { params: empty, result: empty },

@@ -10,8 +10,10 @@ import { ModelTokenizer } from '../engine/tokenizer';
 import { loadCorpus } from '../engine/train/corpus';
 import { trainPack } from '../engine/train/trainer';
 import type { TrainOptions } from '../engine/types';
+import type { PackStatisticsParams } from '../protocol/inspect';
 import type { CorpusPreview, TrainParams } from '../protocol/worker';
 import { listGpus } from './gpuMonitor';
+import { inspectTokens, runProbeFile, statisticsForPack } from './inspectEngine';
 import { WorkerFailure, type WorkerEngine } from './server';
 
 /** Corpus bytes tokenized for a preview; a larger corpus is counted on a leading sample and scaled by bytes. */
@@ -78,8 +80,20 @@ export class EngineAdapter implements WorkerEngine {
     this.runtime?.detach();
   }
 
-  generate(prompt: string, options: Parameters<WorkerEngine['generate']>[1], onToken: (text: string) => void): Promise<string> {
-    return this.requireRuntime().generate(prompt, options, onToken);
+  generate(prompt: string, options: Parameters<WorkerEngine['generate']>[1], onToken: (text: string) => void, usePack = true): Promise<string> {
+    return this.requireRuntime().generate(prompt, options, onToken, usePack);
+  }
+
+  inspect(text: string, maxTokens: number) {
+    return inspectTokens(this.requireRuntime(), text, maxTokens);
+  }
+
+  packStatistics(params: PackStatisticsParams, log: Logger) {
+    return statisticsForPack(this.requireRuntime(), params, process.cwd(), log);
+  }
+
+  runProbes(file: string) {
+    return runProbeFile(this.requireRuntime(), file);
   }
 
   listPacks(packsDir: string, modelDir: string | undefined) {

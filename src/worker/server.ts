@@ -4,6 +4,7 @@
  */
 import type { Logger, LogLevel } from '../engine/log';
 import type { GenerateOptions, TrainDoneEvent, TrainEvent } from '../engine/types';
+import type { PackStatisticsParams, PackStatisticsResult, ProbeRunResult, TokenInspectionMessage } from '../protocol/inspect';
 import type { PackMetadata } from '../protocol/trainEvents';
 import { ProtocolError } from '../protocol/validate';
 import {
@@ -31,7 +32,11 @@ export interface WorkerEngine {
   load(modelDir: string, backend: TrainParams['backend'], log: Logger): Promise<{ backend: 'tensorflow' | 'wasm' | 'cpu' }>;
   attach(packDir: string): PackMetadata;
   detach(): void;
-  generate(prompt: string, options: GenerateOptions, onToken: (text: string) => void): Promise<string>;
+  /** `usePack: false` runs the base model although a pack is attached. */
+  generate(prompt: string, options: GenerateOptions, onToken: (text: string) => void, usePack?: boolean): Promise<string>;
+  inspect(text: string, maxTokens: number): Promise<TokenInspectionMessage>;
+  packStatistics(params: PackStatisticsParams, log: Logger): Promise<PackStatisticsResult>;
+  runProbes(file: string): Promise<ProbeRunResult>;
   listPacks(packsDir: string, modelDir: string | undefined): PackEntry[];
   doctor(): Promise<DoctorReport>;
   dispose(): void;
@@ -122,11 +127,19 @@ export class WorkerServer {
         engine.detach();
         return {};
       case 'generate': {
-        const { prompt, options } = (request as WorkerRequest<'generate'>).params;
+        const { prompt, options, usePack } = (request as WorkerRequest<'generate'>).params;
         const send = this.options.send;
-        const text = await engine.generate(prompt, options, (token) => send({ kind: 'event', event: 'token', requestId: request.id, text: token }));
+        const text = await engine.generate(prompt, options, (token) => send({ kind: 'event', event: 'token', requestId: request.id, text: token }), usePack ?? true);
         return { text };
       }
+      case 'inspect': {
+        const { text, maxTokens } = (request as WorkerRequest<'inspect'>).params;
+        return engine.inspect(text, maxTokens);
+      }
+      case 'packStatistics':
+        return engine.packStatistics((request as WorkerRequest<'packStatistics'>).params, this.log);
+      case 'runProbes':
+        return engine.runProbes((request as WorkerRequest<'runProbes'>).params.file);
       case 'listPacks': {
         const { packsDir, modelDir } = (request as WorkerRequest<'listPacks'>).params;
         return engine.listPacks(packsDir, modelDir);
