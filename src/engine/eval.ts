@@ -58,7 +58,7 @@ export interface Probe {
 
 export interface ProbeResult extends Probe {
   passed: boolean;
-  /** Greedy continuation over as many tokens as the answer has. */
+  /** Greedy continuation, as many tokens long as the expected answer. */
   predicted: string;
 }
 

@@ -50,7 +50,7 @@ export function disposeDecodeState(state: MemoryDecodeState): void {
 
 /**
  * Gathered rows (one tensor per layer, (batch, time, memoryWidth)) for `newIds`, which continue
- * the sequences in `state`; the state's ids are extended. Hashing sees the two previous ids, so
+ * the sequences in `state`; the state's ids are extended. Hashing reads the two previous ids, so
  * a decode step gives the same rows as hashing the whole sequence.
  */
 export function decodeRowTensors(memory: EngramMemory, state: MemoryDecodeState, newIds: number[][]): tf.Tensor3D[] {

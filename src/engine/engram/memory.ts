@@ -141,7 +141,7 @@ export class EngramMemory {
     return engramLayer(hidden, rows, dense, history);
   }
 
-  /** All dense tensors in a fixed order: layer by layer, then `denseParamNames`. */
+  /** Returns all dense tensors in a fixed order: layer by layer, then `denseParamNames`. */
   denseTensors(): tf.Tensor[] {
     return this.dense.flatMap((params) => denseParamNames.map((name) => params[name] as tf.Tensor));
   }

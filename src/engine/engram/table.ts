@@ -29,7 +29,7 @@ export class ShardedTable {
     out.set(shard.subarray(start, start + this.width), outOffset);
   }
 
-  /** A live view of one row: writes through to the table. */
+  /** Returns a live view of one row; writes to it change the table. */
   rowView(row: number): Float32Array {
     const shard = this.shards[Math.floor(row / this.rowsPerShard)];
     const start = (row % this.rowsPerShard) * this.width;
@@ -79,7 +79,7 @@ export class SparseAdam {
     this.rowSteps = new Int32Array(table.rows);
   }
 
-  /** Applies one update; `gradients` holds one `width`-wide gradient per entry of `rows`. */
+  /** Applies one update. `gradients` contains one `width`-wide gradient per entry of `rows`. */
   update(rows: Int32Array, gradients: Float32Array, settings: SparseAdamSettings): void {
     const { width, rowsPerShard } = this.table;
     const { learningRate, beta1, beta2, epsilon } = settings;

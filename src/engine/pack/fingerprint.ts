@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { ModelConfig } from '../model/config';
 
-/** What a pack records about the model it was trained on; attach compares it field by field. */
+/** Identity of the model a pack was trained on; attach compares it field by field. */
 export interface BaseModelFingerprint {
   /** Folder name, for display only: moving or renaming the folder does not matter. */
   name: string;

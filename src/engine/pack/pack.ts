@@ -72,7 +72,7 @@ function headTensorName(block: number, order: number, head: number): string {
   return `layers.${block}.order${order}.head${head}.table`;
 }
 
-/** Every tensor of a pack as float32 arrays, in the names of `engram_adapters.safetensors`. */
+/** Collects every tensor of a pack as float32 arrays, named as in `engram_adapters.safetensors`. */
 export async function packTensors(memory: EngramMemory): Promise<TensorToWrite[]> {
   const tensors: TensorToWrite[] = [];
   for (let l = 0; l < memory.hashing.length; l++) {
@@ -205,7 +205,7 @@ export function readPackInfo(packDir: string): PackInfo {
   };
 }
 
-/** Every `*.engram` folder in `packsDir`, with its metadata or the reason it cannot be read. */
+/** Lists every `*.engram` folder in `packsDir`, with its metadata or the reason it cannot be read. */
 export function listPacks(packsDir: string): { dir: string; info?: PackInfo; error?: string }[] {
   if (!existsSync(packsDir)) return [];
   return readdirSync(packsDir, { withFileTypes: true })
@@ -221,7 +221,7 @@ export function listPacks(packsDir: string): { dir: string; info?: PackInfo; err
     .sort((a, b) => a.dir.localeCompare(b.dir));
 }
 
-/** Why the pack cannot attach to the model in `modelDir`, or undefined when it can. */
+/** Returns why the pack cannot attach to the model in `modelDir`, or undefined when it can. */
 export function checkPackForModel(packDir: string, modelDir: string): string | undefined {
   try {
     const metadata = readPackMetadata(packDir);
