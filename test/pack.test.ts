@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { EngramError } from '../src/engine/errors';
-import { forwardLogits } from '../src/engine/eval';
+import { forwardLogits, scoreProbes } from '../src/engine/eval';
 import { silentLogger } from '../src/engine/log';
 import { listPacks, loadPack, packTensors, readPackInfo, readPackMetadata, savePack } from '../src/engine/pack/pack';
 import { EngramRuntime } from '../src/engine/runtime';
@@ -28,7 +28,7 @@ describe('knowledge packs', () => {
   });
 
   test('pack folder has the documented files', () => {
-    for (const name of ['config.json', 'engram_adapters.safetensors', 'pack.json', 'history.jsonl']) assert.ok(existsSync(join(packA, name)), name);
+    for (const name of ['config.json', 'engram_adapters.safetensors', 'pack.json', 'history.jsonl', 'row-hits.json']) assert.ok(existsSync(join(packA, name)), name);
     const config = JSON.parse(readFileSync(join(packA, 'config.json'), 'utf8')) as Record<string, unknown>;
     assert.equal(config.model_type, 'engram');
     assert.deepEqual(config.target_layers, [1, 3]);
@@ -94,6 +94,19 @@ describe('knowledge packs', () => {
     const plain = await runtime.generate('The capital of Peru is', options);
     assert.equal(plain, base);
     assert.equal(typeof withPack, 'string');
+  });
+
+  test('probe predictions are greedy continuations', async () => {
+    const probes = [
+      { prompt: 'Once upon a', answer: 'time', relation: 'story' },
+      { prompt: 'The capital of Peru is', answer: 'Lima', relation: 'capital' },
+    ];
+    const results = await scoreProbes(runtime.model, undefined, runtime.tokenizer, probes);
+    assert.equal(results[0].passed, true);
+    assert.equal(results[0].predicted.trim(), 'time');
+    assert.equal(results[1].passed, false);
+    const greedy = await runtime.generate(probes[1].prompt, { maxNewTokens: 8, temperature: 0, topP: 1, stopAtEos: false }, undefined, false);
+    assert.ok(greedy.startsWith(results[1].predicted), `greedy "${greedy}" vs predicted "${results[1].predicted}"`);
   });
 
   test('pack for another model is rejected', async () => {

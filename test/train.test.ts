@@ -98,6 +98,10 @@ describe('training', () => {
     );
   });
 
+  test('sequence longer than the context is rejected', async () => {
+    await assert.rejects(trainQuietly(smallTrainOptions(join(dir.path, 's.engram'), { seqLen: 1024 })), (error: unknown) => error instanceof EngramError && /context of 512 tokens/.test(error.message));
+  });
+
   test('pack name must end in .engram', async () => {
     await assert.rejects(trainQuietly(smallTrainOptions(join(dir.path, 'plain'))), /must end in "\.engram"/);
   });

@@ -58,7 +58,10 @@ export interface Probe {
 
 export interface ProbeResult extends Probe {
   passed: boolean;
-  /** Greedy continuation, as many tokens long as the expected answer. */
+  /**
+   * What greedy decoding from the prompt produces: the whole answer when the probe passes,
+   * otherwise the continuation up to and including the first token that differs from it.
+   */
   predicted: string;
 }
 
@@ -84,10 +87,17 @@ export async function scoreProbes(model: LlamaModel, memory: EngramMemory | unde
     const values = (await predictedIds.data()) as Int32Array;
     predictedIds.dispose();
     slice.forEach(({ promptIds, answerIds }, b) => {
+      // Teacher forcing equals greedy decoding only up to the first wrong token: after it, the
+      // model would continue from its own token, not from the answer's.
       const predicted: number[] = [];
-      for (let j = 0; j < answerIds.length; j++) predicted.push(values[b * time + promptIds.length - 1 + j]);
+      for (let j = 0; j < answerIds.length; j++) {
+        const id = values[b * time + promptIds.length - 1 + j];
+        predicted.push(id);
+        if (id !== answerIds[j]) break;
+      }
       const probe = probes[start + b];
-      results.push({ ...probe, passed: predicted.every((id, j) => id === answerIds[j]), predicted: tokenizer.decode(predicted) });
+      const passed = predicted.length === answerIds.length && predicted.every((id, j) => id === answerIds[j]);
+      results.push({ ...probe, passed, predicted: tokenizer.decode(predicted) });
     });
   }
   return results;

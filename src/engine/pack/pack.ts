@@ -8,7 +8,7 @@ import { type EngramDenseParams, denseParamNames } from '../engram/layer';
 import { ShardedTable } from '../engram/table';
 import { readModelConfig } from '../model/config';
 import { openSafetensors, writeSafetensors, type TensorToWrite } from '../model/safetensors';
-import type { EngramShape, TrainingSummary, TrainStepEvent } from '../types';
+import type { EngramShape, RowHitsEvent, TrainingSummary, TrainStepEvent } from '../types';
 import { type BaseModelFingerprint, fingerprintMismatch, fingerprintModel } from './fingerprint';
 import { toolVersion } from '../version';
 
@@ -100,6 +100,8 @@ export interface SavePackInput {
   summary?: TrainingSummary;
   corpus?: unknown;
   history?: TrainStepEvent[];
+  /** Row hits per layer and head at the end of training, for the dashboard's heatmap. */
+  rowHits?: RowHitsEvent;
 }
 
 /**
@@ -133,6 +135,7 @@ export async function savePack(packDir: string, input: SavePackInput, options: {
     if (input.history && input.history.length > 0) {
       writeFileSync(join(temporary, 'history.jsonl'), input.history.map((event) => JSON.stringify(event)).join('\n') + '\n');
     }
+    if (input.rowHits) writeFileSync(join(temporary, 'row-hits.json'), JSON.stringify(input.rowHits) + '\n');
     if (existsSync(target)) {
       // Move the old pack aside first: a rename cannot replace a non-empty folder.
       const old = `${temporary}.old`;
@@ -313,4 +316,15 @@ export function readPackHistory(packDir: string): TrainStepEvent[] {
     .split('\n')
     .filter((line) => line.trim().length > 0)
     .map((line) => JSON.parse(line) as TrainStepEvent);
+}
+
+/** Reads the row-hit heatmap saved with a finished pack, or undefined when the pack has none. */
+export function readPackRowHits(packDir: string): RowHitsEvent | undefined {
+  const file = join(packDir, 'row-hits.json');
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as RowHitsEvent;
+  } catch {
+    return undefined;
+  }
 }

@@ -15,7 +15,7 @@ import { fingerprintModel } from '../pack/fingerprint';
 import { assertWritablePackPath, savePack } from '../pack/pack';
 import { Rng } from '../random';
 import { ModelTokenizer } from '../tokenizer';
-import type { TrainDoneEvent, TrainEvent, TrainOptions, TrainStepEvent, TrainingSummary } from '../types';
+import type { RowHitsEvent, TrainDoneEvent, TrainEvent, TrainOptions, TrainStepEvent, TrainingSummary } from '../types';
 import { DenseAdam } from './adam';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { corpusManifest, loadCorpus } from './corpus';
@@ -54,6 +54,12 @@ export async function trainPack(options: TrainOptions, hooks: TrainHooks): Promi
   const badLayer = options.engram.layers.find((layer) => layer >= config.numLayers);
   if (badLayer !== undefined) {
     throw new EngramError('invalid-argument', `Engram layer ${badLayer} does not exist: the model has ${config.numLayers} decoder blocks (0 to ${config.numLayers - 1}). Choose layers in that range.`);
+  }
+  if (options.seqLen > config.maxPositionEmbeddings) {
+    throw new EngramError(
+      'invalid-argument',
+      `The sequence length ${options.seqLen} is longer than the model's context of ${config.maxPositionEmbeddings} tokens (max_position_embeddings). Choose a sequence length of at most ${config.maxPositionEmbeddings}.`,
+    );
   }
   const model = LlamaModel.load(options.modelDir, log);
   const tokenizer = ModelTokenizer.load(options.modelDir, config.bosTokenId, config.eosTokenIds);
@@ -156,6 +162,7 @@ export async function trainPack(options: TrainOptions, hooks: TrainHooks): Promi
 
   let step = startStep;
   let cancelled = false;
+  let lastRowHits: RowHitsEvent | undefined;
   try {
     for (; step < endStep; step++) {
       if (signal?.aborted) {
@@ -209,7 +216,10 @@ export async function trainPack(options: TrainOptions, hooks: TrainHooks): Promi
       };
       history.push(event);
       onEvent(event);
-      if ((step + 1) % rowHitsEvery === 0 || isLast) onEvent({ type: 'row-hits', step: step + 1, layers: options.engram.layers, buckets: bucketHits(memory) });
+      if ((step + 1) % rowHitsEvery === 0 || isLast) {
+        lastRowHits = { type: 'row-hits', step: step + 1, layers: options.engram.layers, buckets: bucketHits(memory) };
+        onEvent(lastRowHits);
+      }
       if (options.checkpointEvery > 0 && (step + 1) % options.checkpointEvery === 0 && step + 1 < options.steps) await saveState(step + 1);
       // Let the event loop deliver cancellation and outgoing messages between steps.
       await new Promise((resolveTick) => setImmediate(resolveTick));
@@ -233,7 +243,7 @@ export async function trainPack(options: TrainOptions, hooks: TrainHooks): Promi
       return done;
     }
     onEvent({ type: 'phase', phase: 'saving', message: `Saving the pack to ${packDir}` });
-    await savePack(packDir, { memory, baseModel, summary, corpus: manifest, history }, { replace: options.replace });
+    await savePack(packDir, { memory, baseModel, summary, corpus: manifest, history, rowHits: lastRowHits }, { replace: options.replace });
     rmSync(checkpointDir, { recursive: true, force: true });
     const done: TrainDoneEvent = { type: 'done', packDir, summary, cancelled: false };
     onEvent(done);
