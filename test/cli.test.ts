@@ -50,6 +50,36 @@ describe('engram CLI', () => {
     assert.match(result.stderr, /--steps must be an integer, got "many"/);
   });
 
+  test('empty layer list is rejected', () => {
+    const result = engram(['train', '--layers', '', '--out', join(dir.path, 'x.engram')], dir.path);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /--layers must be a comma-separated list/);
+  });
+
+  test('empty pack name is rejected', () => {
+    const result = engram(['train', '--name', ''], dir.path);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /--name must be a non-empty name/);
+  });
+
+  test('existing checkpoint needs resume or restart', () => {
+    const packDir = join(dir.path, 'ck.engram');
+    const first = engram(['train', '--model', storiesModelDir, '--out', packDir, '--stop-after', '1', ...smallTraining, join(countryFactsDir, 'facts.txt')], dir.path);
+    assert.equal(first.code, 0, first.stderr);
+    const again = engram(['train', '--model', storiesModelDir, '--out', packDir, ...smallTraining, join(countryFactsDir, 'facts.txt')], dir.path);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /Pass --resume to continue it, or --restart/);
+    const resumed = engram(['train', '--model', storiesModelDir, '--out', packDir, '--resume', ...smallTraining, join(countryFactsDir, 'facts.txt')], dir.path);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stderr, /Resuming from the checkpoint/);
+  });
+
+  test('generation stops at the context length', () => {
+    const result = engram(['generate', '--model', storiesModelDir, '--max-tokens', '100000', '--json', 'Once upon a time'], dir.path);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /context ends at 512 tokens/);
+  });
+
   test('train writes the pack', () => {
     assert.ok(existsSync(join(pack, 'pack.json')));
     assert.ok(existsSync(join(pack, 'engram_adapters.safetensors')));
@@ -85,7 +115,7 @@ describe('engram CLI', () => {
     const probes = join(dir.path, 'bad.tsv');
     writeFileSync(probes, 'The capital of Peru is\tLima\n');
     const result = engram(['eval', '--model', storiesModelDir, '--probes', probes], dir.path);
-    assert.equal(result.code, 1);
+    assert.equal(result.code, 2);
     assert.match(result.stderr, /must name the columns "prompt" and "answer"/);
   });
 

@@ -374,3 +374,18 @@ describe('corpusManifest', () => {
     assert.deepEqual(JSON.parse(json), manifest);
   });
 });
+
+describe('text encodings', () => {
+  test('UTF-16 file is skipped with the fix', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'engram-utf16-'));
+    try {
+      writeFileSync(join(dir, 'utf16.txt'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('Hello there', 'utf16le')]));
+      writeFileSync(join(dir, 'plain.txt'), 'Hello there');
+      const corpus = loadCorpus(['.'], { cwd: dir });
+      assert.equal(corpus.skipped.length, 1);
+      assert.match(corpus.skipped[0].reason, /UTF-16 text; save it as UTF-8/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

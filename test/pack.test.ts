@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { EngramError } from '../src/engine/errors';
 import { forwardLogits, scoreProbes } from '../src/engine/eval';
 import { silentLogger } from '../src/engine/log';
-import { listPacks, loadPack, packTensors, readPackInfo, readPackMetadata, savePack } from '../src/engine/pack/pack';
+import { checkPackForModel, listPacks, loadPack, packTensors, readPackInfo, readPackMetadata, savePack } from '../src/engine/pack/pack';
 import { EngramRuntime } from '../src/engine/runtime';
 import { copyFixture, smallTrainOptions, tempDir, trainQuietly } from './helpers/engine';
 import { storiesModelDir, tinyRandomLlamaDir } from './helpers/paths';
@@ -118,12 +118,23 @@ describe('knowledge packs', () => {
       const runtimeOther = await EngramRuntime.load(model, { backend: 'auto', log: silentLogger });
       assert.throws(
         () => runtimeOther.attach(packA),
-        (error: unknown) => error instanceof EngramError && error.code === 'pack-mismatch' && /stories260K-hf/.test(error.message) && /hiddenSize 64/.test(error.message),
+        (error: unknown) => error instanceof EngramError && error.code === 'pack-mismatch' && /stories260K-hf/.test(error.message) && /hidden size 64/.test(error.message),
       );
       runtimeOther.dispose();
     } else {
       assert.fail('the random model should need a tokenizer');
     }
+  });
+
+  test('reformatted model files keep the fingerprint', () => {
+    const model = copyFixture(storiesModelDir, join(dir.path, 'reformatted-model'));
+    const config = JSON.parse(readFileSync(join(model, 'config.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(model, 'config.json'), JSON.stringify({ _name_or_path: '/somewhere/else', transformers_version: '4.99.0', ...config }, null, 4));
+    writeFileSync(join(model, 'tokenizer.json'), JSON.stringify(JSON.parse(readFileSync(join(model, 'tokenizer.json'), 'utf8'))));
+    assert.equal(checkPackForModel(packA, model), undefined);
+    const changed = { ...config, rms_norm_eps: 1e-6 };
+    writeFileSync(join(model, 'config.json'), JSON.stringify(changed));
+    assert.match(checkPackForModel(packA, model) ?? '', /config\.json/);
   });
 
   test('tensor shape mismatch names both shapes', () => {

@@ -36,8 +36,9 @@ export function numberOption(name: string, value: string | undefined, fallback: 
 
 export function intListOption(name: string, value: string | undefined, fallback: number[]): number[] {
   if (value === undefined) return fallback;
-  const parts = value.split(',').map((part) => Number(part.trim()));
-  if (parts.length === 0 || parts.some((part) => !Number.isInteger(part))) {
+  const pieces = value.split(',').map((part) => part.trim());
+  const parts = pieces.map((part) => Number(part));
+  if (pieces.some((part) => part === '') || parts.some((part) => !Number.isInteger(part))) {
     throw new UsageError(`--${name} must be a comma-separated list of integers such as 1,3, got "${value}".`);
   }
   return parts;

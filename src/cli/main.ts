@@ -74,7 +74,8 @@ async function main(argv: string[]): Promise<number> {
     if (isEngramError(error)) {
       process.stderr.write(`engram ${name}: ${error.message}\n`);
       log.debug(error.stack ?? '');
-      return 1;
+      // An invalid option value is a usage error, like an unknown option.
+      return error.code === 'invalid-argument' ? 2 : 1;
     }
     process.stderr.write(`engram ${name}: unexpected error: ${(error as Error).message ?? String(error)}\n`);
     process.stderr.write(`${(error as Error).stack ?? ''}\n`);

@@ -9,12 +9,13 @@ import type { Probe } from './eval';
 export function readProbes(file: string): Probe[] {
   if (!existsSync(file)) throw new EngramError('not-found', `Probe file not found: ${file}.`);
   const lines = readFileSync(file, 'utf8').replace(/\r\n/g, '\n').split('\n').filter((line) => line.trim().length > 0);
-  const header = (lines.shift() ?? '').split('\t').map((cell) => cell.trim().toLowerCase());
+  const headerLine = lines.shift() ?? '';
+  const header = headerLine.split('\t').map((cell) => cell.trim().toLowerCase());
   const promptColumn = header.indexOf('prompt');
   const answerColumn = header.indexOf('answer');
   const relationColumn = header.indexOf('relation');
   if (promptColumn < 0 || answerColumn < 0) {
-    throw new EngramError('invalid-argument', `${file}: the first line must name the columns "prompt" and "answer" (tab-separated), found "${header.join('\\t')}".`);
+    throw new EngramError('invalid-argument', `${file}: the first line must name the columns "prompt" and "answer" (tab-separated), found "${headerLine.replace(/\t/g, '\\t')}".`);
   }
   const probes = lines.map((line, i) => {
     const cells = line.split('\t');

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from './backend';
+import { EngramError } from './errors';
 import { decodeRowTensors, disposeDecodeState, memoryHook, newDecodeState } from './engram/hook';
 import type { EngramMemory } from './engram/memory';
 import { argmax, sampleToken } from './generate';
@@ -72,13 +73,21 @@ export class EngramRuntime {
   async generate(prompt: string, options: GenerateOptions, onToken?: (text: string) => void, usePack = true): Promise<string> {
     const memory = usePack ? this.attached?.memory : undefined;
     const promptIds = this.tokenizer.encode(prompt, true);
+    const context = this.config.maxPositionEmbeddings;
+    if (promptIds.length >= context) {
+      throw new EngramError('invalid-argument', `The prompt has ${promptIds.length} tokens, which fills the model's context of ${context} tokens. Shorten the prompt.`);
+    }
+    const maxNewTokens = Math.min(options.maxNewTokens, context - promptIds.length);
+    if (maxNewTokens < options.maxNewTokens) {
+      this.log.warn(`Generating ${maxNewTokens} tokens instead of ${options.maxNewTokens}: the model's context ends at ${context} tokens.`);
+    }
     const rng = new Rng(options.seed ?? 0);
     const cache = this.model.newCache();
     const state = memory ? newDecodeState(memory, 1) : undefined;
     const generated: number[] = [];
     let input = promptIds;
     try {
-      for (let i = 0; i < options.maxNewTokens; i++) {
+      for (let i = 0; i < maxNewTokens; i++) {
         const rowTensors = memory && state ? decodeRowTensors(memory, state, [input]) : [];
         const logits = tf.tidy(() => {
           const ids = tf.tensor2d([input], [1, input.length], 'int32');

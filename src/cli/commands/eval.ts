@@ -16,8 +16,9 @@ probes the model answers, for the base model and, with --pack, with the pack att
 Options:
   --model DIR        Hugging Face model folder (default: bundled stories260K-hf)
   --pack DIR         pack to attach
-  --probes FILE      tab-separated probes (prompt, answer, relation); a probe passes when
-                     greedy decoding from the prompt reproduces the whole answer
+  --probes FILE      tab-separated probes with a header line "prompt<TAB>answer<TAB>relation"
+                     (relation optional); a probe passes when greedy decoding from the
+                     prompt reproduces the whole answer
   --lines N          score each of the first N non-empty lines of the FILEs as its own text
                      (default: whole documents, cut into --seq-len chunks)
   --seq-len N        tokens per scored chunk (default 256)
@@ -44,6 +45,8 @@ export async function runEval(argv: string[], log: Logger): Promise<number> {
     json: { type: 'boolean' },
   });
   if (positionals.length === 0 && !values.probes) throw new UsageError('Nothing to evaluate: pass text files, --probes FILE, or both.');
+  // Read the probe file first, so a bad file fails before the model loads.
+  const probes = values.probes ? readProbes(resolve(values.probes)) : undefined;
   const runtime = await EngramRuntime.load(resolve(values.model ?? defaultModelDir), { backend: backendOption(values.backend), log });
   try {
     if (values.pack) runtime.attach(resolve(values.pack));
@@ -62,8 +65,7 @@ export async function runEval(argv: string[], log: Logger): Promise<number> {
       result.text = text;
     }
 
-    if (values.probes) {
-      const probes = readProbes(resolve(values.probes));
+    if (probes) {
       const base = await scoreProbes(runtime.model, undefined, runtime.tokenizer, probes);
       const probeResult: Record<string, unknown> = { count: probes.length, base: summariseProbes(base) };
       let packResults: ProbeResult[] | undefined;

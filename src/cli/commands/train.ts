@@ -1,3 +1,4 @@
+import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { defaultTrainOptions } from '../../engine/defaults';
 import type { Logger } from '../../engine/log';
@@ -34,6 +35,7 @@ Options:
   --eval-every N              steps between eval-loss measurements (default 50)
   --checkpoint-every N        steps between checkpoints, 0 for none (default 200)
   --resume                    continue from the checkpoint next to the pack
+  --restart                   discard that checkpoint and start over
   --no-preservation           train for recall only, without the preservation term
   --preservation-weight X     weight of the KL term on base-model samples (default 2)
   --preservation-samples N    sequences sampled from the base model (default 400)
@@ -65,6 +67,7 @@ export async function runTrain(argv: string[], log: Logger): Promise<number> {
     'eval-every': { type: 'string' },
     'checkpoint-every': { type: 'string' },
     resume: { type: 'boolean' },
+    restart: { type: 'boolean' },
     'no-preservation': { type: 'boolean' },
     'preservation-weight': { type: 'string' },
     'preservation-samples': { type: 'string' },
@@ -75,7 +78,9 @@ export async function runTrain(argv: string[], log: Logger): Promise<number> {
   });
   const corpus = positionals.length > 0 ? positionals : [defaultCorpus];
   const name = values.name ?? (positionals.length > 0 ? baseName(positionals[0]) : 'country-facts');
-  if (/[\\/]/.test(name)) throw new UsageError(`--name must not contain path separators, got "${name}".`);
+  if (name.trim() === '' || name.startsWith('.') || /[\\/]/.test(name)) {
+    throw new UsageError(`--name must be a non-empty name without path separators or a leading dot, got "${name}".`);
+  }
   const packDir = resolve(values.out ?? join(defaultPacksDir, `${name}.engram`));
   const defaults = defaultTrainOptions({ modelDir: '', corpus: [], packDir: '' });
   const options = defaultTrainOptions({
@@ -109,6 +114,16 @@ export async function runTrain(argv: string[], log: Logger): Promise<number> {
       batchSize: intOption('preservation-batch', values['preservation-batch'], defaults.preservation.batchSize),
     },
   });
+
+  const checkpointDir = `${packDir}.checkpoint`;
+  if (values.resume && values.restart) throw new UsageError('--resume and --restart exclude each other: pass one of them.');
+  if (existsSync(join(checkpointDir, 'state.json')) && !values.resume) {
+    if (!values.restart) {
+      throw new UsageError(`A checkpoint of an earlier run of this pack is in ${checkpointDir}. Pass --resume to continue it, or --restart to discard it and start over.`);
+    }
+    log.info(`Discarding the checkpoint in ${checkpointDir}`);
+    rmSync(checkpointDir, { recursive: true, force: true });
+  }
 
   const controller = new AbortController();
   const onInterrupt = () => {

@@ -19,6 +19,36 @@ export function sha256File(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
+/** JSON with object keys sorted at every level, so formatting and key order do not matter. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * sha256 of a JSON file's content rather than its bytes: re-indenting or reordering keys keeps
+ * the hash. Keys that tools add when they copy a model (`_name_or_path`, `transformers_version`
+ * and others starting with an underscore) are left out, since they change no computation.
+ */
+export function sha256Json(path: string, ignoredTopLevelKeys: (key: string) => boolean = () => false): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    return sha256File(path);
+  }
+  if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
+    parsed = Object.fromEntries(Object.entries(parsed as Record<string, unknown>).filter(([key]) => !ignoredTopLevelKeys(key)));
+  }
+  return createHash('sha256').update(canonicalJson(parsed)).digest('hex');
+}
+
+const volatileConfigKey = (key: string) => key.startsWith('_') || key === 'transformers_version';
+
 export function fingerprintModel(modelDir: string, config: ModelConfig): BaseModelFingerprint {
   const tokenizerFile = join(modelDir, 'tokenizer.json');
   return {
@@ -27,18 +57,29 @@ export function fingerprintModel(modelDir: string, config: ModelConfig): BaseMod
     hiddenSize: config.hiddenSize,
     numLayers: config.numLayers,
     vocabSize: config.vocabSize,
-    configSha256: sha256File(join(modelDir, 'config.json')),
-    tokenizerSha256: existsSync(tokenizerFile) ? sha256File(tokenizerFile) : '',
+    configSha256: sha256Json(join(modelDir, 'config.json'), volatileConfigKey),
+    tokenizerSha256: existsSync(tokenizerFile) ? sha256Json(tokenizerFile) : '',
   };
 }
 
 /** Describes the first difference between a pack's base model and `actual`, or undefined when they match. */
 export function fingerprintMismatch(expected: BaseModelFingerprint, actual: BaseModelFingerprint): string | undefined {
-  const fields: (keyof BaseModelFingerprint)[] = ['architecture', 'hiddenSize', 'numLayers', 'vocabSize', 'configSha256', 'tokenizerSha256'];
-  for (const field of fields) {
+  const sizes: [keyof BaseModelFingerprint, string][] = [
+    ['architecture', 'architecture'],
+    ['hiddenSize', 'hidden size'],
+    ['numLayers', 'number of layers'],
+    ['vocabSize', 'vocabulary size'],
+  ];
+  for (const [field, label] of sizes) {
     if (expected[field] !== actual[field]) {
-      return `the pack was trained on "${expected.name}" (${field} ${String(expected[field])}), but the loaded model "${actual.name}" has ${field} ${String(actual[field])}`;
+      return `the pack was trained on "${expected.name}" with ${label} ${String(expected[field])}, but "${actual.name}" has ${label} ${String(actual[field])}`;
     }
+  }
+  if (expected.configSha256 !== actual.configSha256) {
+    return `the settings in config.json of "${actual.name}" differ from those of "${expected.name}", the model the pack was trained on`;
+  }
+  if (expected.tokenizerSha256 !== actual.tokenizerSha256) {
+    return `tokenizer.json of "${actual.name}" differs from that of "${expected.name}", the model the pack was trained on, so token ids would not match`;
   }
   return undefined;
 }

@@ -418,6 +418,8 @@ function parseFile(filePath: string, raw: Buffer): ParsedFile {
 /** Decodes UTF-8 text, or returns why the bytes are not text. */
 function decodeText(raw: Buffer): { ok: true; text: string } | { ok: false; reason: string } {
   if (raw.length === 0) return { ok: false, reason: 'empty' };
+  const utf16 = (raw[0] === 0xff && raw[1] === 0xfe) || (raw[0] === 0xfe && raw[1] === 0xff);
+  if (utf16) return { ok: false, reason: 'UTF-16 text; save it as UTF-8' };
   if (raw.subarray(0, binaryProbeBytes).includes(0)) return { ok: false, reason: 'binary (NUL bytes)' };
 
   let text: string;

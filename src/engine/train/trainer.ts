@@ -103,6 +103,7 @@ export async function trainPack(options: TrainOptions, hooks: TrainHooks): Promi
     startStep = checkpoint.state.step;
     log.info(`Resuming from the checkpoint in ${checkpointDir} at step ${startStep}`);
   } else {
+    if (options.resume) log.warn(`No checkpoint in ${checkpointDir}; starting from step 0.`);
     assertTablesFit(options);
     memory = EngramMemory.initialise(options.engram, config.hiddenSize, compression);
     denseOptimizer = DenseAdam.forParams(memory.denseTensors());

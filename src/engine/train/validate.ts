@@ -3,13 +3,14 @@ import type { TrainOptions } from '../types';
 
 function requireInteger(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new EngramError('invalid-argument', `${name} must be an integer from ${min} to ${max}, got ${value}.`);
+    const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`;
+    throw new EngramError('invalid-argument', `The ${name} must be an integer ${range}, got ${value}.`);
   }
 }
 
 function requireNumber(name: string, value: number, min: number, max: number): void {
   if (!Number.isFinite(value) || value < min || value > max) {
-    throw new EngramError('invalid-argument', `${name} must be a number from ${min} to ${max}, got ${value}.`);
+    throw new EngramError('invalid-argument', `The ${name} must be a number from ${min} to ${max}, got ${value}.`);
   }
 }
 
