@@ -138,7 +138,8 @@ test('checkpoint beside pack', () => {
 });
 
 test('time estimate from throughput', () => {
-  assert.equal(estimateTrainingSeconds({ steps: 100, batchSize: 8, seqLen: 128 }, 1024), 100);
+  // 100 steps × (8 corpus + 4 preservation sequences) × 128 tokens = 153,600 tokens.
+  assert.equal(estimateTrainingSeconds({ steps: 100, batchSize: 8, seqLen: 128 }, 1536), 100);
   assert.equal(estimateTrainingSeconds({ steps: 100, batchSize: 8, seqLen: 128 }, undefined), undefined);
 });
 

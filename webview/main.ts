@@ -183,7 +183,7 @@ function render(): void {
     ],
     view.logScale,
   );
-  const layerLabel = (index: number) => format(strings.layer, series.layers[index] ?? index);
+  const layerLabel = (index: number) => format(strings.layer, series.layers[index] ?? run?.layers?.[index] ?? index);
   rowsChart.update(
     series.rowsTouched.map((points, index) => ({ label: layerLabel(index), colorVar: layerColors[index % layerColors.length], points })),
     view.logScale,

@@ -62,6 +62,8 @@ export function buildSeries(records: readonly HistoryRecord[], smoothing: number
         break;
       case 'row-hits':
         series.latestRowHits = record;
+        // A saved pack's history has no start event; the row-hits event names the same blocks.
+        if (series.layers.length === 0) series.layers = record.layers;
         break;
       case 'gpu-memory':
         series.gpuUsedBytes.push([record.step, record.usedBytes]);

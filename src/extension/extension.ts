@@ -139,7 +139,7 @@ export function activate(context: vscode.ExtensionContext): EngramServices {
   register('engram.revealPack', (item) => revealPack(engram, item));
   register('engram.deletePack', (item) => deletePack(engram, item));
   register('engram.openPackHistory', (item) => openPackHistory(engram, item));
-  register('engram.explainPack', (item) => explainPack(item));
+  register('engram.explainPack', (item) => explainPack(engram, item));
   register('engram.showLog', () => log.show());
 
   context.subscriptions.push(

@@ -19,6 +19,8 @@ export const runInfo = object({
   startedAt: string,
   state: oneOf(runStates),
   message: optional(string),
+  /** Block numbers of the Engram layers, for runs whose history has no start event (a saved pack's history). */
+  layers: optional(array(integer, 4096)),
 });
 
 /** Maximum records per message. The host sends a longer history as `init` followed by `append` messages. */

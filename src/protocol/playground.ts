@@ -48,6 +48,34 @@ export type SamplingSettings = Infer<typeof samplingSettings>;
 
 export const defaultSampling: SamplingSettings = { temperature: 0, topP: 1, maxTokens: 32 };
 
+export type SamplingField = keyof SamplingSettings;
+
+/** An input value outside its limits, with the limits to show in the error message. */
+export interface SamplingProblem {
+  field: SamplingField;
+  min: number;
+  max: number;
+  /** True when the value must be a whole number. */
+  integer: boolean;
+}
+
+/** Checks the text of the three sampling inputs; returns one problem per invalid field, in input order. */
+export function findSamplingProblems(text: Record<SamplingField, string>): SamplingProblem[] {
+  const problems: SamplingProblem[] = [];
+  const fields: [SamplingField, { min: number; max: number }, boolean][] = [
+    ['temperature', samplingLimits.temperature, false],
+    ['topP', samplingLimits.topP, false],
+    ['maxTokens', samplingLimits.maxTokens, true],
+  ];
+  for (const [field, limits, integer] of fields) {
+    const raw = text[field].trim();
+    const value = Number(raw);
+    const valid = raw !== '' && Number.isFinite(value) && value >= limits.min && value <= limits.max && (!integer || Number.isInteger(value));
+    if (!valid) problems.push({ field, min: limits.min, max: limits.max, integer });
+  }
+  return problems;
+}
+
 const probeScore = object({ passed: boolean, predicted: string });
 export const probeRow = object({ prompt: string, answer: string, relation: string, withPack: probeScore, withoutPack: probeScore });
 export type ProbeRow = Infer<typeof probeRow>;
@@ -103,11 +131,15 @@ export const playgroundStringKeys = [
   'packLabel',
   'generating',
   'failed',
+  'invalidNumber',
+  'invalidInteger',
+  'emptyPrompt',
   'same',
   'different',
   'runProbes',
   'probesRunning',
   'probesSummary',
+  'probesFailed',
   'probePrompt',
   'probeAnswer',
   'probeRelation',

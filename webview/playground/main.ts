@@ -8,6 +8,7 @@ import './style.css';
 import {
   PLAYGROUND_PROTOCOL_VERSION,
   defaultSampling,
+  findSamplingProblems,
   hostToPlayground,
   playgroundStringKeys,
   samplingLimits,
@@ -16,6 +17,7 @@ import {
   type HostToPlayground,
   type PlaygroundToHost,
   type ProbeRow,
+  type SamplingField,
   type SamplingSettings,
 } from '../../src/protocol/playground';
 import { check } from '../../src/protocol/validate';
@@ -76,6 +78,9 @@ for (const [input, label] of [
   controls.append(field);
 }
 controls.append(generateButton, probesButton);
+const validationLine = element('p', 'validation');
+validationLine.id = 'validation';
+validationLine.setAttribute('role', 'alert');
 
 function completionColumn(side: CompletionSide): { box: HTMLElement; heading: HTMLElement; output: HTMLElement; status: HTMLElement } {
   const box = element('section', 'completion');
@@ -99,7 +104,7 @@ probesStatus.id = 'probes-status';
 const probesTable = element('table', 'probes');
 probesTable.id = 'probes';
 
-app.append(runtimeLine, promptLabel, promptInput, controls, completions, comparison, probesStatus, probesTable);
+app.append(runtimeLine, promptLabel, promptInput, controls, validationLine, completions, comparison, probesStatus, probesTable);
 
 // State -------------------------------------------------------------------------------------
 
@@ -114,24 +119,44 @@ function showSampling(sampling: SamplingSettings): void {
   maxTokensInput.value = String(sampling.maxTokens);
 }
 
-/** Reads the settings from the inputs. Returns undefined, and marks the input, when one is out of range. */
-function readSampling(): SamplingSettings | undefined {
-  const inputs = [temperatureInput, topPInput, maxTokensInput];
-  for (const input of inputs) input.classList.toggle('invalid', !input.checkValidity() || input.value === '');
+const samplingInputs: Record<SamplingField, HTMLInputElement> = { temperature: temperatureInput, topP: topPInput, maxTokens: maxTokensInput };
+const samplingLabels: Record<SamplingField, string> = { temperature: strings.temperature, topP: strings.topP, maxTokens: strings.maxTokens };
+
+/** Reads the settings from the inputs, or returns undefined with the error messages of the inputs out of range. */
+function readSampling(): { sampling: SamplingSettings } | { errors: string[] } {
+  const problems = findSamplingProblems({ temperature: temperatureInput.value, topP: topPInput.value, maxTokens: maxTokensInput.value });
+  for (const [field, input] of Object.entries(samplingInputs)) input.classList.toggle('invalid', problems.some((problem) => problem.field === field));
+  if (problems.length > 0) {
+    return { errors: problems.map((problem) => format(problem.integer ? strings.invalidInteger : strings.invalidNumber, samplingLabels[problem.field], problem.min, problem.max)) };
+  }
   const result = check(samplingSettings, {
     temperature: Number(temperatureInput.value),
     topP: Number(topPInput.value),
     maxTokens: Number(maxTokensInput.value),
   });
-  return result.ok ? result.value : undefined;
+  return result.ok ? { sampling: result.value } : { errors: [result.error.message] };
 }
 
 function saveState(): void {
-  const state: ViewState = { prompt: promptInput.value, sampling: readSampling() ?? defaultSampling };
+  const read = readSampling();
+  const state: ViewState = { prompt: promptInput.value, sampling: 'sampling' in read ? read.sampling : defaultSampling };
   vscode.setState(state);
 }
 
+/** Empties both columns, so no completion shows under the name of a pack that did not write it. */
+function clearCompletions(): void {
+  for (const column of Object.values(columns)) {
+    column.output.textContent = '';
+    column.status.textContent = '';
+    delete column.box.dataset.state;
+  }
+  comparison.textContent = '';
+  delete finished.pack;
+  delete finished.base;
+}
+
 function showRuntime(pack: string | null, model: string | null): void {
+  if (pack !== packName && activeRequest === undefined) clearCompletions();
   packName = pack;
   runtimeLine.textContent = pack ? format(strings.packLabel, pack, model ?? '') : strings.noPack;
   runtimeLine.classList.toggle('warning', pack === null);
@@ -144,13 +169,14 @@ function setBusy(busy: boolean): void {
 
 function startCompletion(): void {
   if (activeRequest !== undefined) return;
-  const sampling = readSampling();
+  const read = readSampling();
   const prompt = promptInput.value;
-  if (!sampling || prompt.trim().length === 0) {
-    promptInput.classList.toggle('invalid', prompt.trim().length === 0);
-    return;
-  }
-  promptInput.classList.remove('invalid');
+  const emptyPrompt = prompt.trim().length === 0;
+  promptInput.classList.toggle('invalid', emptyPrompt);
+  const errors = [...(emptyPrompt ? [strings.emptyPrompt] : []), ...('errors' in read ? read.errors : [])];
+  validationLine.textContent = errors.join(' ');
+  if (!('sampling' in read) || emptyPrompt) return;
+  const sampling = read.sampling;
   saveState();
   activeRequest = nextRequestId++;
   delete finished.pack;
@@ -248,7 +274,7 @@ function onMessage(message: HostToPlayground): void {
       showProbes(message.file, message.rows);
       break;
     case 'probesFailed':
-      probesStatus.textContent = format(strings.failed, message.message);
+      probesStatus.textContent = format(strings.probesFailed, message.message);
       probesButton.removeAttribute('disabled');
       break;
   }

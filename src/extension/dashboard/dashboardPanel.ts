@@ -144,8 +144,9 @@ export class DashboardPanel implements vscode.Disposable {
     const target = await vscode.window.showSaveDialog({ defaultUri, filters: { CSV: ['csv'] }, title: vscode.l10n.t('Export Training History') });
     if (!target) return;
     try {
-      await writeFile(target.fsPath, historyToCsv(run.records, smoothing), 'utf8');
+      await writeFile(target.fsPath, historyToCsv(run.records, smoothing, run.layers), 'utf8');
       this.log.info(`Exported ${run.steps.length} steps of ${run.info.packName} to ${target.fsPath}.`);
+      void vscode.window.showInformationMessage(vscode.l10n.t('Saved {0} steps of {1} to {2}.', run.steps.length, run.info.packName, target.fsPath));
     } catch (error) {
       void vscode.window.showErrorMessage(vscode.l10n.t('Could not write {0}: {1}', target.fsPath, (error as Error).message));
     }

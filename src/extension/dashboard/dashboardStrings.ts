@@ -21,7 +21,7 @@ export function dashboardStrings(): DashboardStrings {
     rowsTouchedShare: vscode.l10n.t('Share of rows touched so far'),
     rowHits: vscode.l10n.t('Row hits per layer and head'),
     layer: vscode.l10n.t('layer {0}'),
-    rowHitsCaption: vscode.l10n.t('Hits since the start, up to step {0}; the darkest bucket has {1} hits (log color scale).'),
+    rowHitsCaption: vscode.l10n.t('Hits since the start, up to step {0}. The bucket with the strongest color has {1} hits (log color scale).'),
     smoothing: vscode.l10n.t('Smoothing'),
     logScale: vscode.l10n.t('Log scale'),
     exportCsv: vscode.l10n.t('Export CSV'),

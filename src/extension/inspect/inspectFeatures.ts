@@ -33,6 +33,7 @@ export function createInspectFeatures(services: EngramServices, register: (comma
     statistics,
     playground,
     onRuntimeChanged: () => {
+      memoryHits.onRuntimeChanged();
       statistics.onRuntimeChanged();
       playground.onRuntimeChanged();
     },

@@ -36,9 +36,13 @@ export class MemoryHits implements vscode.Disposable {
   private readonly inspections = new Map<string, DocumentInspection>();
   private readonly disposables: vscode.Disposable[] = [];
   private metric: HitMetric;
+  /** Folder and creation time of the pack attached when the inspections ran. */
+  private attachedPackKey: string | undefined;
 
   constructor(private readonly services: EngramServices) {
     this.metric = readHitMetric(services.context.globalState.get(hitMetricKey));
+    const attached = services.runtime.state.attached;
+    this.attachedPackKey = attached ? `${attached.dir}|${attached.createdAt}` : undefined;
     this.decorationTypes = bucketColorIds.map((id, bucket) =>
       vscode.window.createTextEditorDecorationType({
         backgroundColor: new vscode.ThemeColor(id),
@@ -123,6 +127,18 @@ export class MemoryHits implements vscode.Disposable {
     this.inspections.clear();
     this.redraw();
     this.updateLegend();
+  }
+
+  /**
+   * Drops every inspection when the attached pack changes (detach, switch, rename or re-attach),
+   * because its colors, legend and hovers describe the pack that was attached when it ran.
+   */
+  onRuntimeChanged(): void {
+    const attached = this.services.runtime.state.attached;
+    const key = attached ? `${attached.dir}|${attached.createdAt}` : undefined;
+    if (key === this.attachedPackKey) return;
+    this.attachedPackKey = key;
+    if (this.inspections.size > 0) this.clear();
   }
 
   /** Command handler of "Engram: Color Memory Hits By…": picks the metric and remembers it. */

@@ -1,6 +1,7 @@
 /** "Engram: Select Model": pick and check a model folder, then store it in `engram.modelFolder`. */
 import * as vscode from 'vscode';
 import { memoryKeys, type EngramServices } from '../services';
+import { bundledModelPath, listModelChoices } from './modelChoices';
 import { inspectModelFolder, supportedArchitectures, type ModelFolderInfo, type ModelFolderProblem } from './modelFolder';
 
 const maxRecentModels = 8;
@@ -31,30 +32,31 @@ export function configuredModel(services: EngramServices): ModelFolderInfo | und
   return result.ok ? result.info : undefined;
 }
 
-/** Asks for a model folder, checks it at once, and saves it; undefined when the user gives up. */
+/** Asks for a model folder (bundled, recent or browsed), checks it at once, and saves it; undefined when the user gives up. */
 export async function selectModel(services: EngramServices): Promise<ModelFolderInfo | undefined> {
   const current = services.settings().modelFolder;
   const recent = services.context.globalState.get<string[]>(memoryKeys.recentModels, []);
-  const candidates = [...new Set([current, ...recent].filter((dir): dir is string => typeof dir === 'string'))];
+  const bundledDir = vscode.Uri.joinPath(services.context.extensionUri, ...bundledModelPath.split(/[\\/]/)).fsPath;
   interface ModelItem extends vscode.QuickPickItem {
     dir?: string;
   }
-  const items: ModelItem[] = candidates.map((dir) => {
-    const check = inspectModelFolder(dir);
+  const items: ModelItem[] = listModelChoices(bundledDir, current, recent).map((choice) => {
+    const check = inspectModelFolder(choice.dir);
+    const tags = [choice.bundled ? vscode.l10n.t('bundled') : undefined, choice.current ? vscode.l10n.t('current') : undefined].filter((tag) => tag !== undefined);
     return {
-      label: `$(folder) ${dir.split(/[\\/]/).pop() ?? dir}`,
-      description: dir === current ? vscode.l10n.t('current') : undefined,
-      detail: check.ok ? `${check.info.architecture} · ${dir}` : describeModelProblem(dir, check.problem),
-      dir,
+      label: `$(${choice.bundled ? 'package' : 'folder'}) ${choice.dir.split(/[\\/]/).pop() ?? choice.dir}`,
+      description: tags.length > 0 ? tags.join(' · ') : undefined,
+      detail: check.ok ? `${check.info.architecture} · ${choice.dir}` : describeModelProblem(choice.dir, check.problem),
+      dir: choice.dir,
     };
   });
-  const browse: ModelItem = { label: `$(folder-opened) ${vscode.l10n.t('Browse for a model folder…')}` };
-  let dir: string | undefined;
-  if (items.length > 0) {
-    const picked = await vscode.window.showQuickPick([...items, browse], { title: vscode.l10n.t('Select the base model'), placeHolder: vscode.l10n.t('Hugging Face model folder (config.json, model.safetensors, tokenizer.json)') });
-    if (!picked) return undefined;
-    dir = picked.dir;
-  }
+  const browse: ModelItem = { label: `$(folder-opened) ${vscode.l10n.t('Browse…')}`, detail: vscode.l10n.t('Choose a Hugging Face model folder on disk') };
+  const picked = await vscode.window.showQuickPick([...items, browse], {
+    title: vscode.l10n.t('Select the base model'),
+    placeHolder: vscode.l10n.t('Hugging Face model folder (config.json, model.safetensors, tokenizer.json)'),
+  });
+  if (!picked) return undefined;
+  let dir = picked.dir;
   if (!dir) {
     const root = services.workspaceRoot();
     let defaultUri: vscode.Uri | undefined;
@@ -82,6 +84,7 @@ export async function selectModel(services: EngramServices): Promise<ModelFolder
   await vscode.workspace.getConfiguration('engram').update('modelFolder', dir, target);
   await services.context.globalState.update(memoryKeys.recentModels, [dir, ...recent.filter((entry) => entry !== dir)].slice(0, maxRecentModels));
   services.log.info(`Model folder set to ${dir} (${result.info.architecture}, hidden size ${result.info.hiddenSize}, ${result.info.numLayers} layers).`);
+  vscode.window.setStatusBarMessage(vscode.l10n.t('$(check) Engram model: {0}', result.info.name), 5000);
   return result.info;
 }
 

@@ -1,12 +1,13 @@
 /** Commands on packs: attach, detach, switch, rename, reveal, delete, open history. */
 import { existsSync } from 'node:fs';
-import { readFile, rename } from 'node:fs/promises';
+import { rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { showErrorWithLog } from '../log';
 import { ensureModel } from '../model/selectModel';
 import type { EngramServices } from '../services';
-import { parseHistoryJsonl, RunHistory } from '../training/runHistory';
+import { readPackHistoryFiles } from '../training/packHistory';
+import { RunHistory } from '../training/runHistory';
 import { checkpointDirFor } from '../training/trainPlan';
 import { WorkerRequestError } from '../worker/workerClient';
 import { checkPackName, packNameFromDir, type PackItem, type PackNameProblem } from './packTreeModel';
@@ -185,13 +186,14 @@ export async function deletePack(services: EngramServices, argument?: unknown): 
 export async function openPackHistory(services: EngramServices, argument?: unknown): Promise<void> {
   const pack = await resolvePack(services, argument, vscode.l10n.t('Pack whose training to show'), () => true);
   if (!pack) return;
-  const file = join(pack.dir, 'history.jsonl');
-  if (!existsSync(file)) {
+  const stored = await readPackHistoryFiles(pack.dir);
+  if (!stored) {
     void vscode.window.showInformationMessage(vscode.l10n.t('{0} has no stored training history (history.jsonl).', pack.name));
     return;
   }
-  const { records, invalidLines } = parseHistoryJsonl(await readFile(file, 'utf8'));
-  if (invalidLines.length > 0) services.log.warn(`${file}: skipped ${invalidLines.length} invalid lines (first: line ${invalidLines[0]}).`);
+  const { records, invalidLines, layers, rowHitsProblem } = stored;
+  if (invalidLines.length > 0) services.log.warn(`${join(pack.dir, 'history.jsonl')}: skipped ${invalidLines.length} invalid lines (first: line ${invalidLines[0]}).`);
+  if (rowHitsProblem) services.log.warn(`${join(pack.dir, 'row-hits.json')} is invalid and was not shown: ${rowHitsProblem}`);
   const history = new RunHistory({
     id: `history:${pack.dir}`,
     packName: pack.name,
@@ -199,13 +201,23 @@ export async function openPackHistory(services: EngramServices, argument?: unkno
     modelDir: '',
     startedAt: '',
     state: 'replayed',
+    layers,
   });
   for (const record of records) history.add(record);
   services.dashboard.show(history);
 }
 
-export async function explainPack(argument?: unknown): Promise<void> {
+export async function explainPack(services: EngramServices, argument?: unknown): Promise<void> {
   const pack = argument as PackItem | undefined;
   if (!pack?.reason) return;
-  void vscode.window.showWarningMessage(vscode.l10n.t('Cannot attach {0}: {1}', pack.name ?? packNameFromDir(pack.dir), pack.reason));
+  const name = pack.name ?? packNameFromDir(pack.dir);
+  if (pack.kind !== 'invalid') {
+    void vscode.window.showWarningMessage(vscode.l10n.t('Cannot attach {0}: {1}', name, pack.reason));
+    return;
+  }
+  const reveal = vscode.l10n.t('Reveal');
+  const remove = vscode.l10n.t('Delete');
+  const choice = await vscode.window.showWarningMessage(vscode.l10n.t('Cannot attach {0}: {1}', name, pack.reason), reveal, remove);
+  if (choice === reveal) await revealPack(services, pack);
+  else if (choice === remove) await deletePack(services, pack);
 }

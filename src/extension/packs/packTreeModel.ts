@@ -5,6 +5,7 @@
 import { basename } from 'node:path';
 import type { PackEntry } from '../../protocol/worker';
 import { formatBytes, formatCount, formatDate, formatDuration } from '../format';
+import { replaceCliFlags } from '../training/engineMessages';
 
 export type PackItemKind = 'attached' | 'attachable' | 'mismatch' | 'invalid';
 
@@ -48,7 +49,7 @@ export function buildPackItems(entries: readonly PackEntry[], attachedDir: strin
     const info = entry.info;
     const name = info?.name ?? packNameFromDir(entry.dir);
     if (!info) {
-      const reason = entry.error ?? 'metadata missing';
+      const reason = replaceCliFlags(entry.error ?? 'metadata missing');
       return { dir: entry.dir, name, kind: 'invalid', contextValue: 'engram.pack.invalid', description: text.unreadable(reason), tooltip: `**${escapeMarkdown(name)}**\n\n${escapeMarkdown(text.unreadable(reason))}`, reason };
     }
 

@@ -51,7 +51,8 @@ async function enterGlob(root: string | undefined, previous: readonly string[]):
     if (current !== counter) return;
     const usable = matches.filter((uri) => /\.(txt|md|jsonl)$/i.test(uri.fsPath)).length;
     input.validationMessage = usable === 0 ? vscode.l10n.t('No corpus files match.') : undefined;
-    input.prompt = vscode.l10n.t('{0} corpus files match.', usable >= maxListedFiles ? `${maxListedFiles}+` : usable);
+    if (usable >= maxListedFiles) input.prompt = vscode.l10n.t('{0} or more corpus files match.', maxListedFiles);
+    else input.prompt = usable === 1 ? vscode.l10n.t('1 corpus file matches.') : vscode.l10n.t('{0} corpus files match.', usable);
   };
   void updateCount();
   return new Promise((resolve) => {

@@ -24,6 +24,11 @@ export class RunHistory {
     return this.records.filter((record): record is TrainStepEvent => record.type === 'step');
   }
 
+  /** Block numbers of the Engram layers: from the start event, else from the run info, else from a row-hits event. */
+  get layers(): number[] | undefined {
+    return layerBlocks(this.records, this.info.layers);
+  }
+
   get lastStep(): TrainStepEvent | undefined {
     for (let index = this.records.length - 1; index >= 0; index--) {
       const record = this.records[index];
@@ -57,14 +62,31 @@ export function parseHistoryJsonl(text: string): { records: HistoryRecord[]; inv
   return { records, invalidLines };
 }
 
+/**
+ * Returns the block numbers of a run's Engram layers. The start event has them; a pack's saved
+ * history has no start event, so `fallback` (from pack.json) or a row-hits event supplies them.
+ */
+export function layerBlocks(records: readonly HistoryRecord[], fallback?: readonly number[]): number[] | undefined {
+  const start = records.find((record) => record.type === 'start');
+  if (start?.type === 'start' && start.layers.length > 0) return [...start.layers];
+  if (fallback && fallback.length > 0) return [...fallback];
+  const rowHits = records.find((record) => record.type === 'row-hits');
+  if (rowHits?.type === 'row-hits' && rowHits.layers.length > 0) return [...rowHits.layers];
+  return undefined;
+}
+
 function csvCell(value: number | string | undefined): string {
   if (value === undefined) return '';
   const text = String(value);
   return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** CSV of the step events, one row per step, with the smoothed loss at strength `smoothing`. */
-export function historyToCsv(records: readonly HistoryRecord[], smoothing: number): string {
+/**
+ * CSV of the step events, one row per step, with the smoothed loss at strength `smoothing`. The
+ * per-layer columns are named by block number (`rows_touched_<block>`) when `layers` gives them,
+ * as the dashboard labels them, and by position otherwise.
+ */
+export function historyToCsv(records: readonly HistoryRecord[], smoothing: number, layers: readonly number[] = layerBlocks(records) ?? []): string {
   const steps = records.filter((record): record is TrainStepEvent => record.type === 'step');
   const layerCount = steps.reduce((count, step) => Math.max(count, step.rowsTouched.length), 0);
   const smoothed = debiasedEma(
@@ -83,7 +105,10 @@ export function historyToCsv(records: readonly HistoryRecord[], smoothing: numbe
     'rss_bytes',
     'elapsed_ms',
   ];
-  for (let layer = 0; layer < layerCount; layer++) header.push(`rows_touched_${layer}`, `rows_touched_share_${layer}`);
+  for (let layer = 0; layer < layerCount; layer++) {
+    const block = layers[layer] ?? layer;
+    header.push(`rows_touched_${block}`, `rows_touched_share_${block}`);
+  }
   const lines = [header.join(',')];
   steps.forEach((step, index) => {
     const cells: (number | string | undefined)[] = [

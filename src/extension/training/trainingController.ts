@@ -3,6 +3,7 @@
  * feeds the dashboard, and reports the outcome. A failed run never takes the extension down.
  */
 import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import type { TrainStepEvent } from '../../engine/types';
@@ -12,6 +13,7 @@ import { formatDuration } from '../format';
 import { createClientLog, showErrorWithLog } from '../log';
 import type { WorkerClientOptions } from '../worker/workerClient';
 import type { RunHistory } from './runHistory';
+import { parseSamplingProgress, replaceCliFlags } from './engineMessages';
 import { TrainingRun } from './trainingRun';
 
 /** Minimum time between two updates of the progress notification and the status bar. */
@@ -124,7 +126,12 @@ export class TrainingController implements vscode.Disposable {
             const phase = [...history.records].reverse().find((record) => record.type === 'phase');
             if (phase && phase.type === 'phase' && phase.message !== lastPhase) {
               lastPhase = phase.message;
-              progress.report({ message: phase.message });
+              const sampling = phase.phase === 'sampling' ? parseSamplingProgress(phase.message) : undefined;
+              progress.report({
+                message: sampling
+                  ? vscode.l10n.t('Sampling base-model text for the preservation term: {0} of {1} sequences', sampling.done, sampling.total)
+                  : phase.message,
+              });
             }
           }
         }, progressIntervalMs);
@@ -156,18 +163,33 @@ export class TrainingController implements vscode.Disposable {
       return;
     }
     if (outcome.state === 'cancelled') {
-      const where = outcome.checkpoint ? vscode.l10n.t('Checkpoint: {0}', outcome.checkpoint) : vscode.l10n.t('No checkpoint was written.');
-      log.info(`Training of ${name} cancelled. ${outcome.checkpoint ? `Checkpoint: ${outcome.checkpoint}` : 'No checkpoint.'}`);
+      const checkpoint = outcome.checkpoint;
+      const where = checkpoint ? vscode.l10n.t('Checkpoint: {0}.', checkpoint) : vscode.l10n.t('No checkpoint was written.');
+      log.info(`Training of ${name} cancelled. ${checkpoint ? `Checkpoint: ${checkpoint}` : 'No checkpoint.'}`);
       const message = outcome.killed
         ? vscode.l10n.t('Training of {0} was cancelled; its worker did not stop in time and was killed. {1}', name, where)
-        : vscode.l10n.t('Training of {0} was cancelled. {1} Train the same pack name again to resume.', name, where);
-      void vscode.window.showInformationMessage(message);
+        : checkpoint
+          ? vscode.l10n.t('Training of {0} was cancelled. {1} Train the same pack name again to resume.', name, where)
+          : vscode.l10n.t('Training of {0} was cancelled. {1}', name, where);
+      const deleteCheckpoint = vscode.l10n.t('Delete Checkpoint');
+      const choice = await vscode.window.showInformationMessage(message, ...(checkpoint ? [deleteCheckpoint] : []));
+      if (choice === deleteCheckpoint && checkpoint) await this.deleteCheckpoint(checkpoint);
       return;
     }
     const error = outcome.error;
     log.error(`Training of ${name} failed: ${error?.message ?? 'unknown error'}${error?.detail ? `\n${error.detail}` : ''}`);
-    const reason = error?.code === 'worker-exited' ? vscode.l10n.t('The training worker stopped: {0}.', error.message) : (error?.message ?? '');
+    const reason = error?.code === 'worker-exited' ? vscode.l10n.t('The training worker stopped: {0}.', error.message) : replaceCliFlags(error?.message ?? '');
     await showErrorWithLog(log, vscode.l10n.t('Training of {0} failed. {1} Existing packs are unchanged.', name, reason));
+  }
+
+  private async deleteCheckpoint(checkpoint: string): Promise<void> {
+    try {
+      await rm(checkpoint, { recursive: true, force: true });
+      this.options.log.info(`Deleted checkpoint ${checkpoint}.`);
+    } catch (error) {
+      this.options.log.error(`Deleting checkpoint ${checkpoint} failed: ${(error as Error).message}`);
+      void vscode.window.showErrorMessage(vscode.l10n.t('Could not delete {0}: {1}', checkpoint, (error as Error).message));
+    }
   }
 }
 
