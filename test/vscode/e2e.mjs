@@ -152,9 +152,36 @@ async function waitForServer() {
 const quickInput = () => page.locator('.quick-input-widget');
 const quickInputBox = () => page.locator('.quick-input-widget .quick-input-box input');
 
+/**
+ * Polls `count()` until `accept` holds: decorations and lists render a frame or more after the
+ * state that the test waited for, so a single read can see the previous frame.
+ */
+async function waitForCount(count, accept, timeout, describe) {
+  const deadline = Date.now() + timeout;
+  let last = await count();
+  while (!accept(last)) {
+    if (Date.now() > deadline) throw new Error(describe(last));
+    await page.waitForTimeout(200);
+    last = await count();
+  }
+  return last;
+}
+
 async function runCommand(title) {
-  await page.keyboard.press('F1');
-  await quickInput().waitFor({ state: 'visible' });
+  // F1 is sometimes swallowed while focus sits in a webview or on a tab's hover; retry it.
+  const keys = ['F1', 'Control+Shift+P', 'F1'];
+  for (let attempt = 0; ; attempt++) {
+    await page.keyboard.press(keys[attempt]);
+    try {
+      await quickInputBox().waitFor({ state: 'visible', timeout: 5_000 });
+      break;
+    } catch (error) {
+      if (attempt === keys.length - 1) throw error;
+      await page.keyboard.press('Escape');
+      // Move focus back to the workbench: the activity bar's Explorer icon is always there.
+      if (attempt === 1) await page.locator('.part.activitybar .action-item').first().focus().catch(() => undefined);
+    }
+  }
   await quickInputBox().fill(`>${title}`);
   await page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first().waitFor({ state: 'visible' });
   await page.keyboard.press('Enter');
@@ -301,8 +328,7 @@ try {
     await page.locator('.monaco-editor .view-lines').first().click();
     await runCommand('Engram: Inspect Memory Hits');
     await memoryHitsLegend().filter({ hasText: 'Memory hits' }).waitFor({ state: 'visible', timeout: 120_000 });
-    const count = await decoratedTokens().count();
-    if (count < 5) throw new Error(`Expected colored tokens on the facts sentence, found ${count}.`);
+    await waitForCount(() => decoratedTokens().count(), (count) => count >= 5, 15_000, (count) => `Expected colored tokens on the facts sentence, found ${count}.`);
   });
 
   await step('inspect-hover', async () => {
@@ -324,8 +350,7 @@ try {
     await runCommand('Engram: Color Memory Hits By');
     await pickRow('Gate');
     await memoryHitsLegend().filter({ hasText: 'Memory hits: gate' }).waitFor({ state: 'visible', timeout: 15_000 });
-    const count = await decoratedTokens().count();
-    if (count < 5) throw new Error(`Expected colored tokens by gate, found ${count}.`);
+    await waitForCount(() => decoratedTokens().count(), (count) => count >= 5, 15_000, (count) => `Expected colored tokens by gate, found ${count}.`);
   });
 
   await step('pack-statistics', async () => {
@@ -370,8 +395,7 @@ try {
     await openFile('facts-sample.txt');
     await runCommand('Engram: Clear Memory Hits');
     await memoryHitsLegend().waitFor({ state: 'hidden', timeout: 15_000 });
-    const count = await decoratedTokens().count();
-    if (count !== 0) throw new Error(`${count} colored tokens remain after Clear Memory Hits.`);
+    await waitForCount(() => decoratedTokens().count(), (count) => count === 0, 15_000, (count) => `${count} colored tokens remain after Clear Memory Hits.`);
   });
 
   await step('detached', async () => {
@@ -380,6 +404,8 @@ try {
   });
 
   await step('inspect-needs-pack', async () => {
+    // Older toasts (such as "Pack facts is ready") can hide a new one; clear them first.
+    await runCommand('Notifications: Clear All Notifications');
     await openFile('facts-sample.txt');
     await runCommand('Engram: Inspect Memory Hits');
     const toast = await waitForNotification(/needs an attached pack/, 30_000);
