@@ -57,6 +57,7 @@ export const statisticsStringKeys = [
   'rankFrequency',
   'rank',
   'hits',
+  'positions',
   'orderSeries',
   'collisionsHeading',
   'distinctNGrams',

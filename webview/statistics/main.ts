@@ -135,7 +135,7 @@ function gateSection(layer: LayerStatisticsMessage): HTMLElement {
   const closed = element('p', 'closed-share', format(strings.closedShare, percent(gate.closedShare)));
   const summary = element('p', 'gate-summary', format(strings.gateSummary, gate.positions, gate.mean.toFixed(3), gate.p50.toFixed(3), gate.p5.toFixed(3), gate.p95.toFixed(3)));
   box.append(canvas, closed, summary);
-  redrawCharts.push(() => drawHistogram(canvas, gate.histogram.counts, '--vscode-charts-blue', strings.gateHeading, strings.hits));
+  redrawCharts.push(() => drawHistogram(canvas, gate.histogram.counts, '--vscode-charts-blue', strings.gateHeading, strings.positions));
   return box;
 }
 

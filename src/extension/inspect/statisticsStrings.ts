@@ -27,6 +27,7 @@ export function statisticsStrings(): StatisticsStrings {
     rankFrequency: vscode.l10n.t('Rank-frequency of row hits (log-log)'),
     rank: vscode.l10n.t('rank'),
     hits: vscode.l10n.t('hits'),
+    positions: vscode.l10n.t('positions'),
     orderSeries: vscode.l10n.t('{0}-gram heads'),
     collisionsHeading: vscode.l10n.t('Hash collisions among the corpus n-grams'),
     distinctNGrams: vscode.l10n.t('Distinct n-grams'),
