@@ -167,7 +167,7 @@ function render(): void {
   }
 
   const lossSeries: ChartSeries[] = [
-    { label: strings.lossRaw, colorVar: '--vscode-charts-blue', points: series.loss, alpha: view.smoothing > 0 ? 0.3 : 1, width: 1 },
+    { label: strings.lossRaw, colorVar: '--vscode-charts-lines', points: series.loss, alpha: view.smoothing > 0 ? 0.8 : 1, width: 1 },
     { label: strings.lossSmoothed, colorVar: '--vscode-charts-blue', points: view.smoothing > 0 ? series.lossSmoothed : [], width: 2 },
     { label: strings.evalLoss, colorVar: '--vscode-charts-orange', points: series.evalLoss, style: 'points' },
     { label: strings.preservationLoss, colorVar: '--vscode-charts-purple', points: series.preservationLoss, width: 1.5 },
