@@ -168,22 +168,25 @@ async function waitForCount(count, accept, timeout, describe) {
 }
 
 async function runCommand(title) {
-  // F1 is sometimes swallowed while focus sits in a webview or on a tab's hover; retry it.
+  // F1 is sometimes swallowed while focus sits in a webview or on a tab's hover, and a quick
+  // input that is still closing (Quick Open, say) can be found instead of the palette; so the
+  // whole open-and-type sequence is retried.
   const keys = ['F1', 'Control+Shift+P', 'F1'];
   for (let attempt = 0; ; attempt++) {
-    await page.keyboard.press(keys[attempt]);
     try {
+      await quickInput().waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined);
+      await page.keyboard.press(keys[attempt]);
       await quickInputBox().waitFor({ state: 'visible', timeout: 5_000 });
+      await quickInputBox().fill(`>${title}`, { timeout: 5_000 });
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first().waitFor({ state: 'visible', timeout: 15_000 });
       break;
     } catch (error) {
       if (attempt === keys.length - 1) throw error;
       await page.keyboard.press('Escape');
-      // Move focus back to the workbench: the activity bar's Explorer icon is always there.
-      if (attempt === 1) await page.locator('.part.activitybar .action-item').first().focus().catch(() => undefined);
+      // Move focus back to the workbench: the activity bar's first icon is always there.
+      await page.locator('.part.activitybar .action-item').first().focus().catch(() => undefined);
     }
   }
-  await quickInputBox().fill(`>${title}`);
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first().waitFor({ state: 'visible' });
   await page.keyboard.press('Enter');
 }
 
