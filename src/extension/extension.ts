@@ -125,7 +125,14 @@ export function activate(context: vscode.ExtensionContext): EngramServices {
   register('engram.attachPack', (item) => attachPack(engram, item));
   register('engram.detachPack', () => detachPack(engram));
   register('engram.switchPack', () => switchPack(engram));
-  register('engram.showDashboard', () => getDashboard().show(training.activeRun?.history ?? training.latestRun));
+  register('engram.showDashboard', async () => {
+    const run = training.activeRun?.history ?? training.latestRun;
+    if (run) return getDashboard().show(run);
+    // No run in this window (for example after a reload): offer a pack's stored training history.
+    await packs.reload();
+    if (packs.packs.length > 0) return openPackHistory(engram);
+    return getDashboard().show(undefined);
+  });
   register('engram.selectModel', async () => {
     const model = await selectModel(engram);
     if (model) packs.refresh();
