@@ -198,6 +198,22 @@ async function pickRow(label) {
 }
 
 /** Replaces the text of the open input box and accepts it. */
+/**
+ * Types a path into code-server's simple file dialog. The dialog fills in its own starting
+ * folder just after it opens, which can replace typed text, so the path is typed until it holds.
+ */
+async function enterPath(path) {
+  await quickInput().waitFor({ state: 'visible' });
+  for (let attempt = 0; attempt < 5; attempt++) {
+    await quickInputBox().fill(path);
+    await page.waitForTimeout(500);
+    if ((await quickInputBox().inputValue()) === path) break;
+  }
+  await page.keyboard.press('Enter');
+  // Enter can first complete the name in the dialog; a second Enter then accepts the file.
+  await quickInput().waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => page.keyboard.press('Enter'));
+}
+
 async function enterText(text) {
   await quickInput().waitFor({ state: 'visible' });
   await quickInputBox().fill(text);
@@ -386,7 +402,7 @@ try {
     const frame = await webviewFrame('#run-probes');
     await frame.locator('#run-probes').click();
     // code-server has no native dialogs; its file dialog is a quick input that takes a path.
-    await enterText(join(dirs.workspace, 'probes.tsv'));
+    await enterPath(join(dirs.workspace, 'probes.tsv'));
     await frame.locator('#probes tbody tr').first().waitFor({ state: 'visible', timeout: 120_000 });
     const rows = await frame.locator('#probes tbody tr').count();
     if (rows !== 3) throw new Error(`Expected 3 probe rows, found ${rows}.`);
