@@ -6,7 +6,7 @@ import { bucketOf, groupByBucket, hitScale, tokenStrength } from '../src/extensi
 import { codeSpan, escapeMarkdown, formatTemplate, hoverMarkdown, type HoverStrings } from '../src/extension/inspect/hoverMarkdown';
 import { defaultInspectMaxTokens, inspectedSlice, readHitMetric, readInspectMaxTokens } from '../src/extension/inspect/inspectSettings';
 import { packProblem } from '../src/extension/inspect/packProblem';
-import { webviewPage } from '../src/extension/inspect/webviewPage';
+import { webviewPage } from '../src/extension/webviewPage';
 import type { InspectedTokenMessage, TokenInspectionMessage } from '../src/protocol/inspect';
 import { hostToPlayground, playgroundToHost, samplingLimits } from '../src/protocol/playground';
 import { hostToStatistics, statisticsToHost } from '../src/protocol/statistics';
@@ -397,7 +397,8 @@ describe('worker inspection', () => {
     assert.equal(result.corpusFiles.length, 1);
     assert.equal(result.corpusFiles[0].state, 'used', `${result.corpusFiles[0].path} should resolve to ${expectedPath}`);
     assert.equal(result.gateSource, 'corpus');
-    assert.ok(result.statistics.corpus && result.statistics.corpus.documents > 0);
+    assert.ok(result.statistics.corpus);
+    assert.ok(result.statistics.corpus.documents > 0);
     assert.ok(result.statistics.layers[0].collisions);
   });
 

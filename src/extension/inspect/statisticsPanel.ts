@@ -15,7 +15,7 @@ import type { EngramServices } from '../services';
 import { inspectedSlice, readInspectMaxTokens } from './inspectSettings';
 import { ensurePackAttached } from './readiness';
 import { statisticsStrings } from './statisticsStrings';
-import { webviewPage } from './webviewPage';
+import { webviewPage } from '../webviewPage';
 
 interface Measurement {
   result: PackStatisticsResult;

@@ -17,7 +17,7 @@ import {
 } from '../../protocol/playground';
 import { check } from '../../protocol/validate';
 import { ensurePackAttached } from '../inspect/readiness';
-import { webviewPage } from '../inspect/webviewPage';
+import { webviewPage } from '../webviewPage';
 import type { EngramServices } from '../services';
 import { playgroundStrings } from './playgroundStrings';
 

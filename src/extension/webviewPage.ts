@@ -1,6 +1,7 @@
 /**
- * HTML of the Pack Statistics and Playground webviews: a strict CSP with a per-load nonce, the
- * extension's own script and style only, and the localized strings as a JSON data attribute.
+ * HTML of the extension's webviews (dashboard, Pack Statistics, Playground): a strict CSP with a
+ * per-load nonce, the extension's own script and style only, and the localized strings as a JSON
+ * data attribute.
  */
 import { randomBytes } from 'node:crypto';
 
