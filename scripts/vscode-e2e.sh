@@ -75,8 +75,8 @@ package_extension
 export CODE_SERVER_BIN="$tools/code-server/node_modules/.bin/code-server"
 export CHROMIUM_BIN="$(command -v chromium)"
 export ENGRAM_VSIX="$root/test-artifacts/engram-studio.vsix"
-# The browser-driven steps depend on rendering timing on a loaded machine; one failed run is
-# retried once in a fresh code-server, and the first failure stays in the log above.
+# The browser-driven steps depend on rendering timing on a loaded machine. So a failed run is
+# tried once more in a fresh code-server, and the first failure stays in the log above.
 attempts="${ENGRAM_E2E_ATTEMPTS:-2}"
 for ((attempt = 1; attempt <= attempts; attempt++)); do
   if node "$root/test/vscode/e2e.mjs" "$@"; then

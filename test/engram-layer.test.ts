@@ -19,7 +19,7 @@ function randomArray(rng: Rng, length: number, scale = 1): Float32Array {
   return Float32Array.from({ length }, () => scale * rng.normal());
 }
 
-/** The layer written out with plain loops from its definition, in float64. */
+/** Computes the layer with plain loops from its definition, in float64. */
 function referenceLayer(hidden: Float32Array, rows: Float32Array, p: Record<keyof EngramDenseParams, Float32Array>): Float64Array {
   const out = new Float64Array(batch * time * d);
   const rmsNormed = (x: number[], gain: Float32Array, eps: number) => {

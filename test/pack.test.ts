@@ -36,7 +36,8 @@ describe('knowledge packs', () => {
     assert.equal(metadata.baseModel.architecture, 'LlamaForCausalLM');
     assert.equal(metadata.compression.size, 350);
     assert.equal(metadata.hashing[0].multipliers.length, 3);
-    assert.ok(metadata.summary && metadata.summary.steps === 6);
+    assert.ok(metadata.summary);
+    assert.equal(metadata.summary.steps, 6);
   });
 
   test('save and load round trip keeps every tensor', async () => {

@@ -155,5 +155,6 @@ test('summary null loss becomes NaN', () => {
   };
   const done = trainEvent({ type: 'done', packDir: '/p', summary, cancelled: true });
   assert.equal(done.type, 'done');
-  assert.ok(done.type === 'done' && Number.isNaN(done.summary.finalLoss));
+  if (done.type !== 'done') return;
+  assert.ok(Number.isNaN(done.summary.finalLoss));
 });

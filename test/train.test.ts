@@ -59,7 +59,7 @@ describe('training', () => {
   });
 
   test('NaN loss stops and keeps the checkpoint', async () => {
-    // Train two good steps, then resume on a copy of the model whose final norm holds a NaN.
+    // Train two good steps, then resume on a copy of the model whose final norm contains a NaN.
     const model = copyFixture(storiesModelDir, join(dir.path, 'nan-model'));
     const packDir = join(dir.path, 'nan.engram');
     const options = smallTrainOptions(packDir, { modelDir: model, steps: 6, checkpointEvery: 1 });

@@ -59,8 +59,8 @@ export interface Probe {
 export interface ProbeResult extends Probe {
   passed: boolean;
   /**
-   * What greedy decoding from the prompt produces: the whole answer when the probe passes,
-   * otherwise the continuation up to and including the first token that differs from it.
+   * Greedy continuation of the prompt: the whole answer when the probe passes, otherwise the
+   * text up to and including the first token that differs from the answer.
    */
   predicted: string;
 }

@@ -43,7 +43,9 @@ export class ModelTokenizer {
       throw new EngramError('invalid-model', `Cannot load ${tokenizerFile}: ${(error as Error).message}.`);
     }
     const tokenId = (value: unknown): number | undefined => {
-      const text = typeof value === 'string' ? value : typeof value === 'object' && value !== null ? (value as { content?: unknown }).content : undefined;
+      // A special token is either its text or an object with the text in `content`.
+      let text: unknown = value;
+      if (typeof value === 'object' && value !== null) text = (value as { content?: unknown }).content;
       return typeof text === 'string' ? tokenizer.token_to_id(text) : undefined;
     };
     const config = tokenizerConfig as Record<string, unknown>;
@@ -68,7 +70,7 @@ export class ModelTokenizer {
     return this.tokenizer.decode(ids, { skip_special_tokens: skipSpecialTokens });
   }
 
-  /** The vocabulary string of one id (before decoding), or '' when the id is unknown. */
+  /** Returns the vocabulary string of one id (before decoding), or '' when the id is unknown. */
   tokenString(id: number): string {
     return this.tokenizer.id_to_token(id) ?? '';
   }

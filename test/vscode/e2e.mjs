@@ -168,8 +168,8 @@ async function waitForCount(count, accept, timeout, describe) {
 }
 
 async function runCommand(title) {
-  // F1 is sometimes swallowed while focus sits in a webview or on a tab's hover, and a quick
-  // input that is still closing (Quick Open, say) can be found instead of the palette; so the
+  // F1 is sometimes swallowed while focus sits in a webview or on a tab's hover. A quick input
+  // that is still closing (Quick Open, say) can also be found instead of the palette. So the
   // whole open-and-type sequence is retried.
   const keys = ['F1', 'Control+Shift+P', 'F1'];
   for (let attempt = 0; ; attempt++) {

@@ -43,9 +43,9 @@ function rms(x: tf.Tensor, gain: tf.Tensor1D, eps: number): tf.Tensor {
 }
 
 /**
- * One Engram layer. `rows` (batch, time, dMem) are the gathered table rows per position;
+ * Applies one Engram layer. `rows` (batch, time, dMem) are the gathered table rows per position.
  * `history` (batch, convHistory, d) contains earlier convolution inputs during incremental
- * decoding, and zeros stand in for it otherwise.
+ * decoding. Without it, zeros stand in for the positions before the start.
  */
 export function engramLayer(hidden: tf.Tensor3D, rows: tf.Tensor3D, params: EngramDenseParams, history?: tf.Tensor3D): EngramLayerOutput {
   const [batch, time, d] = hidden.shape;

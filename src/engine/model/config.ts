@@ -40,7 +40,7 @@ type Json = Record<string, unknown>;
 function readInteger(raw: Json, key: string, file: string, fallback?: number): number {
   const value = raw[key] ?? fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw new EngramError('invalid-model', `${file}: "${key}" must be a positive integer, found ${JSON.stringify(raw[key])}. Check that the folder holds a complete Hugging Face model.`);
+    throw new EngramError('invalid-model', `${file}: "${key}" must be a positive integer, found ${JSON.stringify(raw[key])}. Check that the folder contains a complete Hugging Face model.`);
   }
   return value;
 }

@@ -28,10 +28,10 @@ export function tokenizeDocuments(documents: string[], tokenizer: ModelTokenizer
   // Hold out whole documents from the end until the tail has its share (at least 2 tokens).
   let trainTokens = total;
   if (evalFraction > 0) {
-    const wanted = Math.max(2, Math.round(total * evalFraction));
+    const heldOutTarget = Math.max(2, Math.round(total * evalFraction));
     let documentIndex = starts.length;
-    while (documentIndex > 1 && total - starts[documentIndex - 1] < wanted) documentIndex--;
-    trainTokens = documentIndex > 1 ? starts[documentIndex - 1] : Math.max(0, total - wanted);
+    while (documentIndex > 1 && total - starts[documentIndex - 1] < heldOutTarget) documentIndex--;
+    trainTokens = documentIndex > 1 ? starts[documentIndex - 1] : Math.max(0, total - heldOutTarget);
   }
   if (trainTokens < seqLen) {
     const heldOut = total - trainTokens;

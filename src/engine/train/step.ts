@@ -6,7 +6,7 @@ import { SparseAdam } from '../engram/table';
 import type { LlamaModel } from '../model/llama';
 import { adamBeta1, adamBeta2, adamEpsilon, type DenseAdam } from './adam';
 
-/** Tables learn faster than the dense parameters: each row sees only the batches that hit it. */
+/** Tables learn faster than the dense parameters, because each row is updated only by the batches that hit it. */
 export const tableLearningRateMultiplier = 5;
 
 export interface StepInput {
